@@ -1,0 +1,34 @@
+"""Bringing a database to a usable state: platform tables, then the bundled packs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from xrm.context import Context
+from xrm.metadata.installer import InstallResult, install_pack, installed_catalog
+from xrm.metadata.loader import read_pack
+from xrm.migrate import upgrade
+
+#: The packs shipped with the platform, in dependency order.
+BUNDLED_PACKS = ("crm", "service", "partners")
+
+
+def bundled_pack_dirs(packs_root: Path) -> list[Path]:
+    return [packs_root / name for name in BUNDLED_PACKS]
+
+
+def prepare_database(engine: Engine, pack_dirs: Sequence[Path], context: Context) -> list[InstallResult]:
+    """Migrate the platform tables and install each pack that is not installed yet."""
+    upgrade(engine)
+    installed = set(installed_catalog(engine).packs)
+    results = []
+    for pack_dir in pack_dirs:
+        manifest = read_pack(pack_dir).manifest
+        name = manifest.data.get("name") if manifest and isinstance(manifest.data, dict) else None
+        if name in installed:
+            continue
+        results.append(install_pack(engine, pack_dir, context))
+    return results

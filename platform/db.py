@@ -1,0 +1,70 @@
+"""Database engines: SQLite by default, PostgreSQL when ``DATABASE_URL`` says so."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///xrm.db"
+
+
+def database_url() -> str:
+    """The configured database URL (``DATABASE_URL``, else an SQLite file in the working folder)."""
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def _normalise(url: str) -> str:
+    """Let people write ``postgresql://`` and still get the psycopg 3 driver we ship."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_exists(url: str) -> bool:
+    """False for an SQLite file that is not there yet (so read-only commands do not create it)."""
+    parsed = make_url(_normalise(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return True
+    return Path(parsed.database).exists()
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:  # noqa: ANN003
+    """An engine for ``url`` with the platform's connection settings applied."""
+    url = _normalise(url or database_url())
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        _make_sqlite_transactional(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _make_sqlite_transactional(engine: Engine) -> None:
+    """Make SQLite honour transactions for DDL too, and enforce foreign keys.
+
+    Python's sqlite3 driver only opens a transaction before INSERT/UPDATE/
+    DELETE, so a CREATE TABLE would commit on its own and a failed pack install
+    would leave half its tables behind.  Taking transaction control away from
+    the driver and emitting BEGIN ourselves (the recipe in SQLAlchemy's SQLite
+    dialect documentation) makes CREATE TABLE/INDEX roll back with everything
+    else: SQLite's DDL is transactional, only the driver was in the way.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # noqa: ANN001
+        connection.exec_driver_sql("BEGIN")

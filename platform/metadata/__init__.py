@@ -1,0 +1,1 @@
+"""Metadata: packs, JSON Schemas, field types, the entity model and schema sync."""

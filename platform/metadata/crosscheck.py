@@ -1,0 +1,330 @@
+"""Checks across a pack's files and against what is installed.
+
+Each check is a function over a ``Scope`` that yields problems; ``CHECKS``
+lists them in the order their problems are reported.  Paths point into the
+file that declares the object (fields keep their position in the document).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from xrm.metadata.catalog import Catalog
+from xrm.metadata.fieldtypes import FieldValueError, get_field_type
+from xrm.metadata.identifiers import SYSTEM_COLUMNS, identifier_problem, is_well_formed
+from xrm.metadata.loader import MANIFEST
+from xrm.metadata.model import Entity, ListView, Role, Workflow
+from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
+from xrm.metadata.suggest import did_you_mean
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Located(Generic[T]):
+    """An object built from a pack file, with the file it came from."""
+
+    obj: T
+    file: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the checks see: the pack's objects and the catalog of installed packs."""
+
+    pack_name: str
+    manifest: Mapping[str, Any]
+    entities: tuple[Located[Entity], ...]
+    views: tuple[Located[ListView], ...]
+    workflows: tuple[Located[Workflow], ...]
+    roles: tuple[Located[Role], ...]
+    installed: Catalog
+    #: Names declared by files too broken to build; known, so they raise no "unknown" errors.
+    unbuilt_entities: frozenset[str] = frozenset()
+
+    @property
+    def all_entities(self) -> dict[str, Entity]:
+        return {**self.installed.entities, **{e.obj.name: e.obj for e in self.entities}}
+
+    @property
+    def known_entity_names(self) -> set[str]:
+        return set(self.all_entities) | self.unbuilt_entities
+
+    @property
+    def all_role_names(self) -> set[str]:
+        return set(self.installed.roles) | {r.obj.name for r in self.roles}
+
+
+def _problem(file: str, path: JsonPath, message: str, **details: Any) -> PackProblem:
+    return PackProblem(file, message, path=format_json_path(path), **details)
+
+
+def _unknown_field(file: str, path: JsonPath, name: str, entity: Entity, *, also: frozenset[str] = frozenset()) -> PackProblem:
+    candidates = [*entity.field_names, *also]
+    return _problem(
+        file, path, f"entity '{entity.name}' has no field '{name}'", found=name,
+        expected=f"a field of {entity.name}", hint=did_you_mean(name, candidates),
+    )
+
+
+def check_dependencies(scope: Scope) -> Iterator[PackProblem]:
+    """Every pack named in ``depends_on`` is installed, in a matching version."""
+    for name, spec in (scope.manifest.get("depends_on") or {}).items():
+        path = ("depends_on", name)
+        if name == scope.pack_name:
+            yield _problem(MANIFEST, path, "a pack cannot depend on itself")
+            continue
+        try:
+            wanted = SpecifierSet(spec)
+        except InvalidSpecifier:
+            yield _problem(MANIFEST, path, f"'{spec}' is not a version specifier",
+                           expected="something like \">=1.0\" or \">=1.2,<2\"", found=spec)
+            continue
+        installed = scope.installed.packs.get(name)
+        if installed is None:
+            yield _problem(
+                MANIFEST, path, f"this pack needs pack '{name}', which is not installed",
+                expected=f"pack {name} {spec} installed first", found="not installed",
+                hint=did_you_mean(name, scope.installed.packs) or f"install {name} first (xrm pack install)",
+            )
+        elif Version(installed.version) not in wanted:
+            yield _problem(MANIFEST, path, f"this pack needs {name} {spec}, but {name} {installed.version} is installed",
+                           expected=f"{name} {spec}", found=installed.version)
+
+
+def _duplicates(items: list[tuple[str, str]], kind: str, file_path: Callable[[str], tuple[str, JsonPath]]) -> Iterator[PackProblem]:
+    counts = Counter(name for name, _ in items)
+    for name, count in counts.items():
+        if count > 1:
+            files = sorted({file for n, file in items if n == name})
+            file, path = file_path(name)
+            yield _problem(file, path, f"{kind} '{name}' is declared {count} times", found=", ".join(files),
+                           expected="each name once")
+
+
+def check_unique_names(scope: Scope) -> Iterator[PackProblem]:
+    """Names are unique within the pack and do not clash with other installed packs."""
+    groups = [("entity", scope.entities), ("view", scope.views), ("workflow", scope.workflows), ("role", scope.roles)]
+    for kind, located in groups:
+        items = [(item.obj.name, item.file) for item in located]
+        first_file = {name: file for name, file in reversed(items)}
+        yield from _duplicates(items, kind, lambda n, ff=first_file: (ff[n], ("name",)))
+    for item in scope.entities:
+        other = scope.installed.entities.get(item.obj.name)
+        if other is not None and other.pack != scope.pack_name:
+            yield _problem(item.file, ("name",), f"entity '{item.obj.name}' already exists in installed pack '{other.pack}'",
+                           expected="a name no installed pack uses", found=item.obj.name)
+
+
+def check_reserved_names(scope: Scope) -> Iterator[PackProblem]:
+    """Well-formed names that are still reserved (keywords, system columns, the xrm_ prefix)."""
+    def reserved(file: str, path: JsonPath, name: str, extra: frozenset[str] = frozenset()) -> Iterator[PackProblem]:
+        # malformed names are the schema's to report; this catches well-formed but reserved ones
+        if is_well_formed(name) and (problem := identifier_problem(name, extra_reserved=extra)):
+            yield _problem(file, path, problem, found=name)
+
+    for item in scope.entities:
+        yield from reserved(item.file, ("name",), item.obj.name)
+        for index, field in enumerate(item.obj.fields):
+            yield from reserved(item.file, ("fields", index, "name"), field.name, SYSTEM_COLUMNS)
+    for group in (scope.views, scope.workflows, scope.roles):
+        for item in group:
+            yield from reserved(item.file, ("name",), item.obj.name)
+
+
+def check_entities(scope: Scope) -> Iterator[PackProblem]:
+    """Fields, display field, indexes and validations of each entity."""
+    entities = scope.all_entities
+    known = {**entities, **{name: None for name in scope.unbuilt_entities}}
+    for item in scope.entities:
+        entity, file = item.obj, item.file
+        seen: set[str] = set()
+        for index, field in enumerate(entity.fields):
+            path = ("fields", index)
+            if field.name in seen:
+                yield _problem(file, (*path, "name"), f"field '{field.name}' is declared twice in entity '{entity.name}'",
+                               expected="each field name once", found=field.name)
+            seen.add(field.name)
+            yield from _check_field(file, path, field, entity, known)
+        if entity.field(entity.display_field) is None and entity.display_field != "id":
+            yield _unknown_field(file, ("display_field",), entity.display_field, entity)
+        yield from _check_indexes(file, entity)
+        for index, rule in enumerate(entity.validations):
+            for position, name in enumerate(rule.fields):
+                if entity.field(name) is None:
+                    yield _unknown_field(file, ("validations", index, "fields", position), name, entity)
+        names = Counter(rule.name for rule in entity.validations)
+        for index, rule in enumerate(entity.validations):
+            if names[rule.name] > 1:
+                yield _problem(file, ("validations", index, "name"), f"validation '{rule.name}' is declared twice",
+                               expected="each name once", found=rule.name)
+                names[rule.name] = 0
+
+
+def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mapping) -> Iterator[PackProblem]:  # noqa: ANN001
+    field_type = get_field_type(field.type)
+    for problem in field_type.check_definition(field, entity, known):
+        yield _problem(file, (*path, *problem.path), problem.message, expected=problem.expected,
+                       found=problem.found, hint=problem.hint)
+    if (field.unique or field.indexed) and not field_type.indexable:
+        yield _problem(file, (*path, "unique" if field.unique else "indexed"),
+                       f"a {field.type} field cannot be unique or indexed", found=field.type)
+    if field.default is None:
+        return
+    if field_type.computed:
+        yield _problem(file, (*path, "default"), f"a {field.type} field is computed and cannot have a default",
+                       found=repr(field.default))
+        return
+    try:
+        value = field_type.coerce(field.default, field)
+        error = field_type.validate(value, field) if value is not None else None
+    except FieldValueError as exc:
+        error = exc
+    if error is not None:
+        yield _problem(file, (*path, "default"), f"default value does not fit field '{field.name}': {error.message}",
+                       expected=f"a value of type {field.type}", found=repr(field.default))
+
+
+def _check_indexes(file: str, entity: Entity) -> Iterator[PackProblem]:
+    groups = [("indexes", i, ("fields",), index.fields) for i, index in enumerate(entity.indexes)]
+    groups += [("unique_together", i, (), fields) for i, fields in enumerate(entity.unique_together)]
+    for key, position, inner, names in groups:
+        for offset, name in enumerate(names):
+            path = (key, position, *inner, offset)
+            field = entity.field(name)
+            if field is None and name not in SYSTEM_COLUMNS:
+                yield _unknown_field(file, path, name, entity, also=SYSTEM_COLUMNS)
+            elif field is not None and not get_field_type(field.type).indexable:
+                yield _problem(file, path, f"a {field.type} field cannot be part of an index or unique constraint",
+                               found=name)
+
+
+def check_views(scope: Scope) -> Iterator[PackProblem]:
+    """Views name a known entity, and its fields as columns and sort keys."""
+    entities = scope.all_entities
+    defaults: Counter[str] = Counter()
+    for item in scope.views:
+        view, file = item.obj, item.file
+        entity = entities.get(view.entity)
+        if entity is None:
+            if view.entity not in scope.unbuilt_entities:
+                yield _problem(file, ("entity",), f"view '{view.name}' is on unknown entity '{view.entity}'",
+                               found=view.entity, hint=did_you_mean(view.entity, entities))
+            continue
+        for index, column in enumerate(view.columns):
+            if entity.field(column) is None and column not in SYSTEM_COLUMNS:
+                yield _unknown_field(file, ("columns", index), column, entity, also=SYSTEM_COLUMNS)
+        for index, key in enumerate(view.sort):
+            if entity.field(key.field) is None and key.field not in SYSTEM_COLUMNS:
+                yield _unknown_field(file, ("sort", index, "field"), key.field, entity, also=SYSTEM_COLUMNS)
+        if view.default:
+            defaults[view.entity] += 1
+            if defaults[view.entity] == 2:
+                yield _problem(file, ("default",), f"entity '{view.entity}' already has a default view",
+                               expected="one default view per entity")
+
+
+def check_workflows(scope: Scope) -> Iterator[PackProblem]:
+    """A workflow's states are the values of its picklist field; transitions connect them."""
+    entities = scope.all_entities
+    roles = scope.all_role_names
+    for item in scope.workflows:
+        flow, file = item.obj, item.file
+        entity = entities.get(flow.entity)
+        if entity is None:
+            if flow.entity not in scope.unbuilt_entities:
+                yield _problem(file, ("entity",), f"workflow '{flow.name}' is on unknown entity '{flow.entity}'",
+                               found=flow.entity, hint=did_you_mean(flow.entity, entities))
+            continue
+        field = entity.field(flow.field)
+        if field is None:
+            yield _unknown_field(file, ("field",), flow.field, entity)
+            continue
+        if field.type != "picklist":
+            yield _problem(file, ("field",), f"a workflow needs a picklist field; '{field.name}' is {field.type}",
+                           expected="a picklist field", found=field.type)
+            continue
+        values = [o.value for o in field.options]
+        states = [s.name for s in flow.states]
+        for index, state in enumerate(flow.states):
+            if state.name not in values:
+                yield _problem(file, ("states", index, "name"),
+                               f"state '{state.name}' is not a value of picklist '{entity.name}.{field.name}'",
+                               expected="one of " + ", ".join(values), found=state.name,
+                               hint=did_you_mean(state.name, values))
+        for value in values:
+            if value not in states:
+                yield _problem(file, ("states",), f"picklist value '{value}' of '{entity.name}.{field.name}' is not a state",
+                               hint="records with this value would be stuck outside the workflow", severity="warning")
+        if flow.initial not in states:
+            yield _problem(file, ("initial",), f"initial state '{flow.initial}' is not one of the states",
+                           expected="one of " + ", ".join(states), found=flow.initial,
+                           hint=did_you_mean(flow.initial, states))
+        yield from _check_transitions(file, flow, entity, states, roles)
+
+
+def _check_transitions(file: str, flow: Workflow, entity: Entity, states: list[str], roles: set[str]) -> Iterator[PackProblem]:
+    seen: set[str] = set()
+    for index, transition in enumerate(flow.transitions):
+        path = ("transitions", index)
+        if transition.name in seen:
+            yield _problem(file, (*path, "name"), f"transition '{transition.name}' is declared twice",
+                           expected="each name once", found=transition.name)
+        seen.add(transition.name)
+        for position, source in enumerate(transition.sources):
+            if source not in states:
+                yield _problem(file, (*path, "from", position), f"unknown state '{source}'",
+                               expected="one of " + ", ".join(states), found=source, hint=did_you_mean(source, states))
+        if transition.target not in states:
+            yield _problem(file, (*path, "to"), f"unknown state '{transition.target}'",
+                           expected="one of " + ", ".join(states), found=transition.target,
+                           hint=did_you_mean(transition.target, states))
+        for position, role in enumerate(transition.roles):
+            if role not in roles:
+                yield _problem(file, (*path, "roles", position), f"unknown role '{role}'",
+                               expected="a role of this pack or of a pack it depends on", found=role,
+                               hint=did_you_mean(role, roles))
+        for position, name in enumerate(transition.requires):
+            if entity.field(name) is None:
+                yield _unknown_field(file, (*path, "requires", position), name, entity)
+
+
+def check_roles(scope: Scope) -> Iterator[PackProblem]:
+    """Roles grant on known entities and name their fields."""
+    entities = scope.all_entities
+    for item in scope.roles:
+        role, file = item.obj, item.file
+        for permission in role.permissions:
+            path = ("permissions", permission.entity)
+            entity = entities.get(permission.entity)
+            if entity is None:
+                if permission.entity not in scope.unbuilt_entities:
+                    yield _problem(file, path, f"role '{role.name}' grants on unknown entity '{permission.entity}'",
+                                   found=permission.entity, hint=did_you_mean(permission.entity, entities))
+                continue
+            for key in ("hidden_fields", "read_only_fields"):
+                for position, name in enumerate(getattr(permission, key)):
+                    if entity.field(name) is None:
+                        yield _unknown_field(file, (*path, key, position), name, entity)
+
+
+CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
+    check_dependencies,
+    check_unique_names,
+    check_reserved_names,
+    check_entities,
+    check_views,
+    check_workflows,
+    check_roles,
+)
+
+
+def cross_check(scope: Scope) -> list[PackProblem]:
+    """Every cross-file problem of the pack, in the order of ``CHECKS``."""
+    return [problem for check in CHECKS for problem in check(scope)]

@@ -1,0 +1,208 @@
+"""The entity model: frozen dataclasses that every layer above metadata works with.
+
+Packs and the database hold metadata as JSON documents; ``xrm.metadata.build``
+turns a validated document into these objects.  Nothing outside
+``xrm.metadata`` should read the raw documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from types import MappingProxyType
+from typing import Any, Literal
+
+OnDelete = Literal["restrict", "set_null", "cascade"]
+RecordScope = Literal["own", "team", "all"]
+
+
+@dataclass(frozen=True)
+class PicklistOption:
+    """One value of a picklist: stored ``value``, shown ``label``."""
+
+    value: str
+    label: str
+    order: int
+    color: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field of an entity; which optional attributes apply depends on ``type``."""
+
+    name: str
+    type: str
+    label: str
+    required: bool = False
+    unique: bool = False
+    indexed: bool = False
+    read_only: bool = False
+    hidden: bool = False
+    default: Any = None
+    help_text: str | None = None
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    currency_code: str | None = None
+    options: tuple[PicklistOption, ...] = ()
+    target: str | None = None
+    on_delete: OnDelete | None = None
+    expression: str | None = None
+    returns: str | None = None
+    format: str | None = None
+
+    def option(self, value: str) -> PicklistOption | None:
+        """The picklist option stored as ``value``, if any."""
+        return next((o for o in self.options if o.value == value), None)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A database index over one or more fields."""
+
+    name: str
+    fields: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """A condition every saved record must satisfy (an expression), and what to say when not."""
+
+    name: str
+    check: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity: one table, its fields, constraints and validation rules."""
+
+    name: str
+    label: str
+    plural_label: str
+    pack: str
+    display_field: str
+    fields: tuple[Field, ...]
+    indexes: tuple[Index, ...] = ()
+    unique_together: tuple[tuple[str, ...], ...] = ()
+    validations: tuple[ValidationRule, ...] = ()
+    description: str | None = None
+    _by_name: Mapping[str, Field] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", MappingProxyType({f.name: f for f in self.fields}))
+
+    @property
+    def table_name(self) -> str:
+        """The database table that holds this entity's records."""
+        return self.name
+
+    def field(self, name: str) -> Field | None:
+        """The field called ``name``, if the entity has it."""
+        return self._by_name.get(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(self._by_name)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A named list of an entity's records: columns, filter and sort."""
+
+    name: str
+    entity: str
+    label: str
+    columns: tuple[str, ...]
+    filter: str | None = None
+    sort: tuple[SortKey, ...] = ()
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class WorkflowState:
+    name: str
+    label: str
+    final: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A move between workflow states, guarded by an expression and by roles."""
+
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    guard: str | None = None
+    roles: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A state machine on one picklist field of an entity."""
+
+    name: str
+    entity: str
+    field: str
+    label: str
+    initial: str
+    states: tuple[WorkflowState, ...]
+    transitions: tuple[Transition, ...]
+
+
+@dataclass(frozen=True)
+class EntityPermission:
+    """What a role may do with one entity."""
+
+    entity: str
+    create: bool = False
+    read: bool = False
+    update: bool = False
+    delete: bool = False
+    scope: RecordScope = "own"
+    hidden_fields: tuple[str, ...] = ()
+    read_only_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: str
+    permissions: tuple[EntityPermission, ...]
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    """A rules file shipped by a pack, kept as text until the rules engine compiles it."""
+
+    path: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A whole pack: its manifest and every object it declares."""
+
+    name: str
+    version: str
+    label: str
+    description: str | None
+    depends_on: Mapping[str, str]
+    entities: tuple[Entity, ...]
+    views: tuple[ListView, ...] = ()
+    workflows: tuple[Workflow, ...] = ()
+    roles: tuple[Role, ...] = ()
+    rule_files: tuple[RuleFile, ...] = ()

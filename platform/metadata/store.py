@@ -1,0 +1,103 @@
+"""Installed metadata in the database: write a pack's documents, read the catalog back.
+
+The runtime reads metadata from here, never from pack folders, so admin
+customizations can later be stored as a layer on top of the pack layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from xrm.context import Context
+from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
+from xrm.metadata.catalog import Catalog, InstalledPack
+from xrm.metadata.loader import PackSource
+from xrm.metadata.model import Pack
+from xrm.metadata.schema_sync import AppliedOperation
+from xrm.system_tables import metadata_documents, metadata_version, packs, schema_history
+
+PACK_LAYER = "pack"
+
+
+def save_pack(connection: Connection, pack: Pack, source: PackSource, context: Context) -> None:
+    """Record ``pack`` as installed, with every document it declares (pack layer)."""
+    manifest = source.manifest.data if source.manifest else {}
+    connection.execute(insert(packs).values(
+        name=pack.name, version=pack.version, label=pack.label, description=pack.description,
+        manifest=manifest, installed_at=context.now, installed_by=context.actor, updated_at=context.now,
+    ))
+    rows = [
+        {"kind": kind, "name": document.data["name"], "definition": document.data}
+        for kind, document in source.documents
+    ] + [
+        {"kind": "rule_file", "name": rule_file.path, "definition": {"path": rule_file.path, "text": rule_file.text}}
+        for rule_file in pack.rule_files
+    ]
+    if rows:
+        connection.execute(insert(metadata_documents), [
+            {**row, "pack": pack.name, "layer": PACK_LAYER, "updated_at": context.now} for row in rows
+        ])
+
+
+def record_history(connection: Connection, pack: Pack, operations: Iterable[AppliedOperation], context: Context) -> None:
+    """Append the applied schema operations to the schema history."""
+    rows = [
+        {"pack": pack.name, "pack_version": pack.version, "operation": op.operation, "target": op.target,
+         "detail": dict(op.detail), "applied_at": context.now, "applied_by": context.actor}
+        for op in operations
+    ]
+    if rows:
+        connection.execute(insert(schema_history), rows)
+
+
+def bump_metadata_version(connection: Connection) -> int:
+    """Increase the metadata version that app processes compare to know when to reload."""
+    current = connection.execute(select(metadata_version.c.version).where(metadata_version.c.id == 1)).scalar()
+    if current is None:
+        connection.execute(insert(metadata_version).values(id=1, version=1))
+        return 1
+    connection.execute(update(metadata_version).where(metadata_version.c.id == 1).values(version=current + 1))
+    return current + 1
+
+
+def current_metadata_version(connection: Connection) -> int:
+    return connection.execute(select(metadata_version.c.version).where(metadata_version.c.id == 1)).scalar() or 0
+
+
+_BUILDERS: dict[str, Any] = {"view": build_view, "workflow": build_workflow, "role": build_role}
+
+
+def load_catalog(connection: Connection) -> Catalog:
+    """Everything installed, built from the stored documents."""
+    installed = {
+        row.name: InstalledPack(row.name, row.version, row.label, row.description, row.installed_at)
+        for row in connection.execute(select(packs).order_by(packs.c.installed_at, packs.c.name))
+    }
+    found: dict[str, dict[str, Any]] = {"entity": {}, "view": {}, "workflow": {}, "role": {}}
+    query = (
+        select(metadata_documents.c.kind, metadata_documents.c.pack, metadata_documents.c.definition)
+        .where(metadata_documents.c.layer == PACK_LAYER, metadata_documents.c.kind.in_(list(found)))
+        .order_by(metadata_documents.c.id)
+    )
+    for kind, pack_name, definition in connection.execute(query):
+        if kind == "entity":
+            built = build_entity(definition, pack_name)
+        else:
+            built = _BUILDERS[kind](definition)
+        found[kind][built.name] = built
+    return Catalog(
+        packs=installed, entities=found["entity"], views=found["view"],
+        workflows=found["workflow"], roles=found["role"],
+    )
+
+
+def installed_rule_files(connection: Connection, pack: str) -> list[tuple[str, str]]:
+    """``(path, text)`` of the rule files a pack installed."""
+    query = select(metadata_documents.c.definition).where(
+        metadata_documents.c.pack == pack, metadata_documents.c.kind == "rule_file",
+        metadata_documents.c.layer == PACK_LAYER,
+    )
+    return [(d["path"], d["text"]) for (d,) in connection.execute(query)]

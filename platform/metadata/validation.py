@@ -1,0 +1,106 @@
+"""``validate_pack``: a pack folder → a built ``Pack`` or every problem with it.
+
+Stages: read files (JSON syntax, duplicate keys) → JSON Schema per file →
+build the dataclasses of files that passed → cross-file checks against the
+pack itself and the installed catalog.  All problems are collected; nothing
+stops at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
+from xrm.metadata.catalog import Catalog
+from xrm.metadata.crosscheck import Located, Scope, cross_check
+from xrm.metadata.jsonfiles import JsonDocument
+from xrm.metadata.loader import MANIFEST, PackSource, read_pack
+from xrm.metadata.model import Pack
+from xrm.metadata.problems import PackInvalid, PackProblem, has_errors
+from xrm.metadata.schemas import schema_problems
+
+_BUILDERS: dict[str, Callable[..., Any]] = {
+    "entity": build_entity,
+    "view": build_view,
+    "workflow": build_workflow,
+    "role": build_role,
+}
+
+
+@dataclass(frozen=True)
+class PackReport:
+    """The outcome of validating a pack: the pack (when it has no errors) and all problems."""
+
+    name: str
+    pack: Pack | None
+    problems: tuple[PackProblem, ...]
+    source: PackSource
+
+    @property
+    def ok(self) -> bool:
+        return self.pack is not None
+
+    @property
+    def errors(self) -> tuple[PackProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[PackProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    def raise_for_errors(self) -> Pack:
+        """The pack, or ``PackInvalid`` with every problem."""
+        if self.pack is None:
+            raise PackInvalid(self.name, self.problems)
+        return self.pack
+
+
+def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
+    """Validate the pack folder at ``root`` against itself and the ``installed`` catalog."""
+    installed = installed or Catalog()
+    source = read_pack(Path(root))
+    problems = list(source.problems)
+    manifest = _checked(source.manifest, "manifest", problems) if source.manifest else None
+    name = manifest["name"] if manifest else Path(root).name
+    built: dict[str, list[Located]] = {kind: [] for kind in _BUILDERS}
+    unbuilt_entities: set[str] = set()
+    for kind, document in source.documents:
+        data = _checked(document, kind, problems)
+        if data is not None:
+            args = (data, name) if kind == "entity" else (data,)
+            built[kind].append(Located(_BUILDERS[kind](*args), document.file))
+        elif kind == "entity" and isinstance(document.data, dict) and isinstance(document.data.get("name"), str):
+            unbuilt_entities.add(document.data["name"])
+    if manifest is None:
+        return PackReport(name, None, tuple(problems), source)
+    scope = Scope(
+        pack_name=name, manifest=manifest,
+        entities=tuple(built["entity"]), views=tuple(built["view"]),
+        workflows=tuple(built["workflow"]), roles=tuple(built["role"]),
+        installed=installed.without_pack(name), unbuilt_entities=frozenset(unbuilt_entities),
+    )
+    problems += cross_check(scope)
+    problems.sort(key=lambda p: (p.file != MANIFEST, p.file))  # grouped by file, each file's in document order
+    if has_errors(problems):
+        return PackReport(name, None, tuple(problems), source)
+    pack = Pack(
+        name=name, version=manifest["version"], label=manifest["label"], description=manifest.get("description"),
+        depends_on=dict(manifest.get("depends_on") or {}),
+        entities=tuple(e.obj for e in scope.entities), views=tuple(v.obj for v in scope.views),
+        workflows=tuple(w.obj for w in scope.workflows), roles=tuple(r.obj for r in scope.roles),
+        rule_files=source.rule_files,
+    )
+    return PackReport(name, pack, tuple(problems), source)
+
+
+def _checked(document: JsonDocument, kind: str, problems: list[PackProblem]) -> Any:
+    """The document's data when it is readable and schema-valid; its problems go to ``problems``."""
+    problems.extend(document.problems)
+    if document.data is None:
+        return None
+    found = schema_problems(kind, document.data, document.file)
+    problems.extend(found)
+    return None if (found or document.problems) else document.data

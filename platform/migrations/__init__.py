@@ -1,0 +1,1 @@
+"""Alembic revisions for the platform's own tables (run by ``xrm migrate``)."""

@@ -1,0 +1,1 @@
+"""Rules: the expression language, the rules language, the engine and the scheduler."""

@@ -1,0 +1,1 @@
+"""Runtime: the record service, queries, permissions, audit and the API."""

@@ -1,0 +1,97 @@
+"""The platform's own tables, as SQLAlchemy Core ``Table`` objects.
+
+They are created by the alembic revisions in ``xrm.migrations`` (``xrm
+migrate``); a test checks that the migrated database matches these
+definitions, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from xrm.metadata.sqltypes import RecordId, UTCDateTime
+
+system_metadata = MetaData()
+
+users = Table(
+    "xrm_users", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("username", String(150), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(254)),
+    Column("password_hash", String(255)),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("username", name="uq_xrm_users_username"),
+)
+
+user_roles = Table(
+    "xrm_user_roles", system_metadata,
+    Column("user_id", RecordId, ForeignKey("xrm_users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(63), primary_key=True),
+)
+
+packs = Table(
+    "xrm_packs", system_metadata,
+    Column("name", String(63), primary_key=True),
+    Column("version", String(40), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("description", Text),
+    Column("manifest", JSON, nullable=False),
+    Column("installed_at", UTCDateTime(), nullable=False),
+    Column("installed_by", String(150), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+#: Metadata documents (entities, views, workflows, roles, rule files) by layer:
+#: "pack" holds what packs declare; admin customizations will be a layer on top.
+metadata_documents = Table(
+    "xrm_metadata", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("pack", String(63), ForeignKey("xrm_packs.name", ondelete="CASCADE"), nullable=False),
+    Column("layer", String(20), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("kind", "name", "layer", name="uq_xrm_metadata_kind_name_layer"),
+)
+
+schema_history = Table(
+    "xrm_schema_history", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("pack", String(63), nullable=False),
+    Column("pack_version", String(40), nullable=False),
+    Column("operation", String(40), nullable=False),
+    Column("target", String(255), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
+    Column("applied_by", String(150), nullable=False),
+)
+
+#: Counters behind autonumber fields, one row per entity field.
+sequences = Table(
+    "xrm_sequences", system_metadata,
+    Column("name", String(130), primary_key=True),
+    Column("value", BigInteger, nullable=False, default=0),
+)
+
+#: Bumped on every metadata change, so app processes know to reload.
+metadata_version = Table(
+    "xrm_metadata_version", system_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""The generic server-rendered UI."""

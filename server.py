@@ -1,0 +1,11 @@
+"""Run the platform: ``python server.py`` serves http://127.0.0.1:8000.
+
+It creates or updates the platform tables, installs the bundled packs
+(crm, service, partners) that are not installed yet, and serves the web app
+on an SQLite file (``xrm.db``) unless ``DATABASE_URL`` names another database.
+"""
+
+from xrm.cli import main
+
+if __name__ == "__main__":
+    main(["serve"])
