@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Generic, TypeVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -32,6 +33,11 @@ class Located(Generic[T]):
 
     obj: T
     file: str
+    #: For entities: where each built field sits in the file's ``fields`` list.
+    positions: tuple[int, ...] = ()
+
+    def field_path(self, index: int) -> JsonPath:
+        return ("fields", self.positions[index] if index < len(self.positions) else index)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,12 @@ class Scope:
     installed: Catalog
     #: Names declared by files too broken to build; known, so they raise no "unknown" errors.
     unbuilt_entities: frozenset[str] = frozenset()
+    #: Per entity, fields left out of the build for schema errors (also known).
+    broken_fields: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
+
+    def has_field(self, entity: Entity, name: str) -> bool:
+        """True when ``entity`` declares ``name`` (even in a field too broken to build)."""
+        return entity.field(name) is not None or name in self.broken_fields.get(entity.name, ())
 
     @property
     def all_entities(self) -> dict[str, Entity]:
@@ -91,7 +103,9 @@ def check_dependencies(scope: Scope) -> Iterator[PackProblem]:
             yield _problem(
                 MANIFEST, path, f"this pack needs pack '{name}', which is not installed",
                 expected=f"pack {name} {spec} installed first", found="not installed",
-                hint=did_you_mean(name, scope.installed.packs) or f"install {name} first (xrm pack install)",
+                hint=did_you_mean(name, scope.installed.packs)
+                or f"install {name} first (xrm pack install); references to its entities are checked then",
+                code="missing_dependency",
             )
         elif Version(installed.version) not in wanted:
             yield _problem(MANIFEST, path, f"this pack needs {name} {spec}, but {name} {installed.version} is installed",
@@ -132,7 +146,7 @@ def check_reserved_names(scope: Scope) -> Iterator[PackProblem]:
     for item in scope.entities:
         yield from reserved(item.file, ("name",), item.obj.name)
         for index, field in enumerate(item.obj.fields):
-            yield from reserved(item.file, ("fields", index, "name"), field.name, SYSTEM_COLUMNS)
+            yield from reserved(item.file, (*item.field_path(index), "name"), field.name, SYSTEM_COLUMNS)
     for group in (scope.views, scope.workflows, scope.roles):
         for item in group:
             yield from reserved(item.file, ("name",), item.obj.name)
@@ -146,18 +160,18 @@ def check_entities(scope: Scope) -> Iterator[PackProblem]:
         entity, file = item.obj, item.file
         seen: set[str] = set()
         for index, field in enumerate(entity.fields):
-            path = ("fields", index)
+            path = item.field_path(index)
             if field.name in seen:
                 yield _problem(file, (*path, "name"), f"field '{field.name}' is declared twice in entity '{entity.name}'",
                                expected="each field name once", found=field.name)
             seen.add(field.name)
             yield from _check_field(file, path, field, entity, known)
-        if entity.field(entity.display_field) is None and entity.display_field != "id":
+        if not scope.has_field(entity, entity.display_field) and entity.display_field != "id":
             yield _unknown_field(file, ("display_field",), entity.display_field, entity)
-        yield from _check_indexes(file, entity)
+        yield from _check_indexes(file, entity, scope)
         for index, rule in enumerate(entity.validations):
             for position, name in enumerate(rule.fields):
-                if entity.field(name) is None:
+                if not scope.has_field(entity, name):
                     yield _unknown_field(file, ("validations", index, "fields", position), name, entity)
         names = Counter(rule.name for rule in entity.validations)
         for index, rule in enumerate(entity.validations):
@@ -171,7 +185,7 @@ def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mappin
     field_type = get_field_type(field.type)
     for problem in field_type.check_definition(field, entity, known):
         yield _problem(file, (*path, *problem.path), problem.message, expected=problem.expected,
-                       found=problem.found, hint=problem.hint)
+                       found=problem.found, hint=problem.hint, code=problem.code)
     if (field.unique or field.indexed) and not field_type.indexable:
         yield _problem(file, (*path, "unique" if field.unique else "indexed"),
                        f"a {field.type} field cannot be unique or indexed", found=field.type)
@@ -191,14 +205,14 @@ def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mappin
                        expected=f"a value of type {field.type}", found=repr(field.default))
 
 
-def _check_indexes(file: str, entity: Entity) -> Iterator[PackProblem]:
+def _check_indexes(file: str, entity: Entity, scope: Scope) -> Iterator[PackProblem]:
     groups = [("indexes", i, ("fields",), index.fields) for i, index in enumerate(entity.indexes)]
     groups += [("unique_together", i, (), fields) for i, fields in enumerate(entity.unique_together)]
     for key, position, inner, names in groups:
         for offset, name in enumerate(names):
             path = (key, position, *inner, offset)
             field = entity.field(name)
-            if field is None and name not in SYSTEM_COLUMNS:
+            if not scope.has_field(entity, name) and name not in SYSTEM_COLUMNS:
                 yield _unknown_field(file, path, name, entity, also=SYSTEM_COLUMNS)
             elif field is not None and not get_field_type(field.type).indexable:
                 yield _problem(file, path, f"a {field.type} field cannot be part of an index or unique constraint",
@@ -215,13 +229,13 @@ def check_views(scope: Scope) -> Iterator[PackProblem]:
         if entity is None:
             if view.entity not in scope.unbuilt_entities:
                 yield _problem(file, ("entity",), f"view '{view.name}' is on unknown entity '{view.entity}'",
-                               found=view.entity, hint=did_you_mean(view.entity, entities))
+                               found=view.entity, hint=did_you_mean(view.entity, entities), code="unknown_entity")
             continue
         for index, column in enumerate(view.columns):
-            if entity.field(column) is None and column not in SYSTEM_COLUMNS:
+            if not scope.has_field(entity, column) and column not in SYSTEM_COLUMNS:
                 yield _unknown_field(file, ("columns", index), column, entity, also=SYSTEM_COLUMNS)
         for index, key in enumerate(view.sort):
-            if entity.field(key.field) is None and key.field not in SYSTEM_COLUMNS:
+            if not scope.has_field(entity, key.field) and key.field not in SYSTEM_COLUMNS:
                 yield _unknown_field(file, ("sort", index, "field"), key.field, entity, also=SYSTEM_COLUMNS)
         if view.default:
             defaults[view.entity] += 1
@@ -240,11 +254,12 @@ def check_workflows(scope: Scope) -> Iterator[PackProblem]:
         if entity is None:
             if flow.entity not in scope.unbuilt_entities:
                 yield _problem(file, ("entity",), f"workflow '{flow.name}' is on unknown entity '{flow.entity}'",
-                               found=flow.entity, hint=did_you_mean(flow.entity, entities))
+                               found=flow.entity, hint=did_you_mean(flow.entity, entities), code="unknown_entity")
             continue
         field = entity.field(flow.field)
         if field is None:
-            yield _unknown_field(file, ("field",), flow.field, entity)
+            if not scope.has_field(entity, flow.field):
+                yield _unknown_field(file, ("field",), flow.field, entity)
             continue
         if field.type != "picklist":
             yield _problem(file, ("field",), f"a workflow needs a picklist field; '{field.name}' is {field.type}",
@@ -266,10 +281,12 @@ def check_workflows(scope: Scope) -> Iterator[PackProblem]:
             yield _problem(file, ("initial",), f"initial state '{flow.initial}' is not one of the states",
                            expected="one of " + ", ".join(states), found=flow.initial,
                            hint=did_you_mean(flow.initial, states))
-        yield from _check_transitions(file, flow, entity, states, roles)
+        yield from _check_transitions(file, flow, entity, states, roles, scope)
 
 
-def _check_transitions(file: str, flow: Workflow, entity: Entity, states: list[str], roles: set[str]) -> Iterator[PackProblem]:
+def _check_transitions(
+    file: str, flow: Workflow, entity: Entity, states: list[str], roles: set[str], scope: Scope,
+) -> Iterator[PackProblem]:
     seen: set[str] = set()
     for index, transition in enumerate(flow.transitions):
         path = ("transitions", index)
@@ -291,7 +308,7 @@ def _check_transitions(file: str, flow: Workflow, entity: Entity, states: list[s
                                expected="a role of this pack or of a pack it depends on", found=role,
                                hint=did_you_mean(role, roles))
         for position, name in enumerate(transition.requires):
-            if entity.field(name) is None:
+            if not scope.has_field(entity, name):
                 yield _unknown_field(file, (*path, "requires", position), name, entity)
 
 
@@ -306,11 +323,12 @@ def check_roles(scope: Scope) -> Iterator[PackProblem]:
             if entity is None:
                 if permission.entity not in scope.unbuilt_entities:
                     yield _problem(file, path, f"role '{role.name}' grants on unknown entity '{permission.entity}'",
-                                   found=permission.entity, hint=did_you_mean(permission.entity, entities))
+                                   found=permission.entity, hint=did_you_mean(permission.entity, entities),
+                                   code="unknown_entity")
                 continue
             for key in ("hidden_fields", "read_only_fields"):
                 for position, name in enumerate(getattr(permission, key)):
-                    if entity.field(name) is None:
+                    if not scope.has_field(entity, name):
                         yield _unknown_field(file, (*path, key, position), name, entity)
 
 
@@ -326,5 +344,13 @@ CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
 
 
 def cross_check(scope: Scope) -> list[PackProblem]:
-    """Every cross-file problem of the pack, in the order of ``CHECKS``."""
-    return [problem for check in CHECKS for problem in check(scope)]
+    """Every cross-file problem of the pack, in the order of ``CHECKS``.
+
+    While a dependency is missing, references to entities it would bring are
+    not reported one by one (the missing dependency is the problem to fix) —
+    except near misses of a known name, which are typos whatever is installed.
+    """
+    problems = [problem for check in CHECKS for problem in check(scope)]
+    if any(p.code == "missing_dependency" for p in problems):
+        problems = [p for p in problems if not (p.code == "unknown_entity" and p.hint is None)]
+    return problems

@@ -49,7 +49,7 @@ def identifier_problem(name: object, *, extra_reserved: frozenset[str] = frozens
     if name.startswith(PLATFORM_TABLE_PREFIX):
         return f"'{name}' starts with '{PLATFORM_TABLE_PREFIX}', which is reserved for the platform"
     if name in LANGUAGE_KEYWORDS:
-        return f"'{name}' is a keyword of the rule language and cannot be used as a name"
+        return f"'{name}' is a keyword of the expression language and cannot be used as a name"
     if name in extra_reserved:
         return f"'{name}' is reserved by the platform"
     return None

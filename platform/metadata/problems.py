@@ -33,6 +33,8 @@ class PackProblem:
     found: str | None = None
     hint: str | None = None
     severity: Severity = "error"
+    #: A stable name of the kind of problem (e.g. "unknown_entity"), for programs.
+    code: str | None = None
 
     @property
     def location(self) -> str:

@@ -19,7 +19,7 @@ from referencing import Registry, Resource
 
 from xrm.metadata.fieldtypes import field_type_names, field_types, get_field_type
 from xrm.metadata.identifiers import identifier_problem
-from xrm.metadata.problems import PackProblem, format_json_path
+from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
 from xrm.metadata.suggest import did_you_mean
 
 #: Pack file kinds and their schema ids.
@@ -74,13 +74,20 @@ def clear_schema_cache() -> None:
     validator_for.cache_clear()
 
 
+def schema_errors(kind: str, document: Any, file: str) -> list[tuple[JsonPath, PackProblem]]:
+    """Every way ``document`` breaks the schema of ``kind``, in document order, with raw paths."""
+    def order(error: ValidationError) -> list[tuple[int, str]]:
+        return [(p, "") if isinstance(p, int) else (-1, p) for p in error.absolute_path]
+
+    found: list[tuple[JsonPath, PackProblem]] = []
+    for error in sorted(validator_for(kind).iter_errors(document), key=order):
+        found += [(tuple(error.absolute_path), problem) for problem in _translate(error, file)]
+    return found
+
+
 def schema_problems(kind: str, document: Any, file: str) -> list[PackProblem]:
     """Every way ``document`` breaks the schema of ``kind``, in document order."""
-    errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
-    problems: list[PackProblem] = []
-    for error in errors:
-        problems.extend(_translate(error, file))
-    return problems
+    return [problem for _, problem in schema_errors(kind, document, file)]
 
 
 # -- turning jsonschema errors into problems a consultant can act on ---------
@@ -130,6 +137,8 @@ def _on_extra_properties(error: ValidationError, file: str) -> Iterator[PackProb
         if key in allowed:
             continue
         owners = [ft.name for ft in field_types() if key in ft.options_schema]
+        if error.validator == "unevaluatedProperties" and owners and instance.get("type") not in field_type_names():
+            continue  # the unknown type is the problem, reported on its own
         if error.validator == "unevaluatedProperties" and owners:
             yield _problem(
                 error, file, f"property '{key}' does not apply to field type '{instance.get('type')}'",

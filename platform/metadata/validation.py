@@ -20,7 +20,7 @@ from xrm.metadata.jsonfiles import JsonDocument
 from xrm.metadata.loader import MANIFEST, PackSource, read_pack
 from xrm.metadata.model import Pack
 from xrm.metadata.problems import PackInvalid, PackProblem, has_errors
-from xrm.metadata.schemas import schema_problems
+from xrm.metadata.schemas import schema_errors
 
 _BUILDERS: dict[str, Callable[..., Any]] = {
     "entity": build_entity,
@@ -63,17 +63,23 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
     installed = installed or Catalog()
     source = read_pack(Path(root))
     problems = list(source.problems)
-    manifest = _checked(source.manifest, "manifest", problems) if source.manifest else None
+    usable_manifest = _usable(source.manifest, "manifest", problems) if source.manifest else None
+    manifest = usable_manifest[0] if usable_manifest else None
     name = manifest["name"] if manifest else Path(root).name
     built: dict[str, list[Located]] = {kind: [] for kind in _BUILDERS}
     unbuilt_entities: set[str] = set()
+    broken_fields: dict[str, frozenset[str]] = {}
     for kind, document in source.documents:
-        data = _checked(document, kind, problems)
-        if data is not None:
-            args = (data, name) if kind == "entity" else (data,)
-            built[kind].append(Located(_BUILDERS[kind](*args), document.file))
-        elif kind == "entity" and isinstance(document.data, dict) and isinstance(document.data.get("name"), str):
-            unbuilt_entities.add(document.data["name"])
+        usable = _usable(document, kind, problems)
+        if usable is None:
+            if kind == "entity" and isinstance(document.data, dict) and isinstance(document.data.get("name"), str):
+                unbuilt_entities.add(document.data["name"])
+            continue
+        data, positions, broken = usable
+        args = (data, name) if kind == "entity" else (data,)
+        built[kind].append(Located(_BUILDERS[kind](*args), document.file, positions))
+        if broken:
+            broken_fields[data["name"]] = broken
     if manifest is None:
         return PackReport(name, None, tuple(problems), source)
     scope = Scope(
@@ -81,6 +87,7 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
         entities=tuple(built["entity"]), views=tuple(built["view"]),
         workflows=tuple(built["workflow"]), roles=tuple(built["role"]),
         installed=installed.without_pack(name), unbuilt_entities=frozenset(unbuilt_entities),
+        broken_fields=broken_fields,
     )
     problems += cross_check(scope)
     problems.sort(key=lambda p: (p.file != MANIFEST, p.file))  # grouped by file, each file's in document order
@@ -96,11 +103,28 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
     return PackReport(name, pack, tuple(problems), source)
 
 
-def _checked(document: JsonDocument, kind: str, problems: list[PackProblem]) -> Any:
-    """The document's data when it is readable and schema-valid; its problems go to ``problems``."""
+def _usable(document: JsonDocument, kind: str, problems: list[PackProblem]) -> tuple[Any, tuple[int, ...], frozenset[str]] | None:
+    """What of a document can be built despite its problems (which go to ``problems``).
+
+    Returns ``(data, positions, broken field names)`` or None.  An entity whose
+    only schema errors are inside some of its fields is built without those
+    fields, so that the cross-file checks still run on the rest (a consultant
+    gets every error in one pass); ``positions`` maps the built fields back to
+    their place in the file.
+    """
     problems.extend(document.problems)
     if document.data is None:
         return None
-    found = schema_problems(kind, document.data, document.file)
-    problems.extend(found)
-    return None if (found or document.problems) else document.data
+    found = schema_errors(kind, document.data, document.file)
+    problems.extend(problem for _, problem in found)
+    if not found:
+        fields = document.data.get("fields", []) if kind == "entity" else []
+        return document.data, tuple(range(len(fields))), frozenset()
+    paths = [path for path, _ in found]
+    if kind != "entity" or not all(len(p) >= 2 and p[0] == "fields" and isinstance(p[1], int) for p in paths):
+        return None
+    bad = {p[1] for p in paths}
+    fields = document.data["fields"]
+    positions = tuple(i for i in range(len(fields)) if i not in bad)
+    names = frozenset(f["name"] for i, f in enumerate(fields) if i in bad and isinstance(f, dict) and isinstance(f.get("name"), str))
+    return {**document.data, "fields": [fields[i] for i in positions]}, positions, names

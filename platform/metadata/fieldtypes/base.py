@@ -31,6 +31,7 @@ class DefinitionProblem:
     expected: str | None = None
     found: str | None = None
     hint: str | None = None
+    code: str | None = None
 
 
 class FieldType(ABC):

@@ -71,7 +71,7 @@ class LookupType(_ReferenceBase):
             yield DefinitionProblem(
                 ("target",), f"lookup '{field.name}' points to unknown entity '{field.target}'",
                 expected="an entity of this pack or of a pack it depends on",
-                found=field.target, hint=did_you_mean(field.target or "", entities),
+                found=field.target, hint=did_you_mean(field.target or "", entities), code="unknown_entity",
             )
         if field.required and field.on_delete == "set_null":
             yield DefinitionProblem(
