@@ -12,7 +12,8 @@ from typing import Final
 IDENTIFIER_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 MAX_IDENTIFIER_LENGTH: Final = 63  # PostgreSQL's NAMEDATALEN - 1
 
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+#: For ``fullmatch``: ``$`` in IDENTIFIER_PATTERN also matches before a final newline.
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 #: Columns every entity table has; a pack may not declare fields with these names.
 SYSTEM_COLUMNS: Final = frozenset(
@@ -41,7 +42,7 @@ def identifier_problem(name: object, *, extra_reserved: frozenset[str] = frozens
         return "a name cannot be empty"
     if len(name) > MAX_IDENTIFIER_LENGTH:
         return f"'{name}' is {len(name)} characters long; names have at most {MAX_IDENTIFIER_LENGTH}"
-    if not _IDENTIFIER.match(name):
+    if not _IDENTIFIER.fullmatch(name):
         return (
             f"'{name}' is not a valid name: use lowercase letters, digits and '_', "
             "starting with a letter (e.g. 'close_date')"
@@ -57,7 +58,7 @@ def identifier_problem(name: object, *, extra_reserved: frozenset[str] = frozens
 
 def is_well_formed(name: object) -> bool:
     """True when ``name`` has an identifier's shape, reserved or not."""
-    return isinstance(name, str) and len(name) <= MAX_IDENTIFIER_LENGTH and bool(_IDENTIFIER.match(name))
+    return isinstance(name, str) and len(name) <= MAX_IDENTIFIER_LENGTH and bool(_IDENTIFIER.fullmatch(name))
 
 
 def is_identifier(name: object) -> bool:

@@ -46,9 +46,7 @@ class FormulaType(_ComputedBase):
         return self.result_type(field).value_type_of(field)
 
     def column_type(self, field: Field) -> TypeEngine[Any]:
-        if field.returns in (None, "text"):
-            return get_field_type("long_text").column_type(field)
-        return self.result_type(field).column_type(field)
+        return self._column_field_type(field).column_type(field)
 
     def display(self, value: Any, field: Field) -> str:
         return self.result_type(field).display(value, field)
@@ -57,7 +55,11 @@ class FormulaType(_ComputedBase):
         return f"= {field.expression} ({field.returns})"
 
     def json_schema(self, field: Field) -> dict[str, Any]:
-        return {**self.result_type(field).json_schema(field), "readOnly": True}
+        return {**self._column_field_type(field).json_schema(field), "readOnly": True}
+
+    def _column_field_type(self, field: Field) -> FieldType:
+        """Text results are unbounded (long_text); other results use their own type."""
+        return get_field_type("long_text") if field.returns in (None, "text") else self.result_type(field)
 
 
 _AUTONUMBER_FORMAT = re.compile(r"^[^{}]*\{(0+)\}[^{}]*$")

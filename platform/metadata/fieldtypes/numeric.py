@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -29,7 +30,7 @@ class IntegerType(FieldType):
             raise FieldValueError("expected a whole number, found true/false", "type")
         if isinstance(value, int):
             return value
-        if isinstance(value, (float, Decimal)) and value == int(value):
+        if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
             return int(value)
         if isinstance(value, str):
             text = value.strip().replace("_", "")
@@ -85,7 +86,10 @@ class _DecimalBase(FieldType):
             raise FieldValueError(f"expected a number, found {value!r}", "type") from None
         if not number.is_finite():
             raise FieldValueError(f"expected a finite number, found {value!r}", "type")
-        return number.quantize(Decimal(1).scaleb(-self.scale(field)), rounding=ROUND_HALF_UP)
+        try:
+            return number.quantize(Decimal(1).scaleb(-self.scale(field)), rounding=ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than the decimal context holds: far beyond any column
+            raise FieldValueError(f"{value} has too many digits for a number field", "out_of_range") from None
 
     def validate(self, value: Any, field: Field) -> FieldValueError | None:
         integer_digits = self.precision(field) - self.scale(field)

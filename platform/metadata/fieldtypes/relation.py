@@ -25,10 +25,10 @@ class _ReferenceBase(FieldType):
         return RecordId
 
     def coerce_present(self, value: Any, field: Field) -> Any:
-        if isinstance(value, bool):
-            raise FieldValueError("expected a record id", "type")
         if isinstance(value, dict) and "id" in value:  # {"id": 7, "display": "..."} as the API returns it
             value = value["id"]
+        if isinstance(value, bool):
+            raise FieldValueError("expected a record id", "type")
         if isinstance(value, int):
             return value
         if isinstance(value, str) and value.strip().isdigit():
@@ -90,6 +90,13 @@ class UserType(_ReferenceBase):
 
     def value_type_of(self, field: Field) -> str:
         return "ref:user"
+
+    def check_definition(self, field: Field, entity: Entity, entities: Mapping[str, Entity]) -> Iterator[DefinitionProblem]:
+        if field.required and field.on_delete == "set_null":
+            yield DefinitionProblem(
+                ("on_delete",), f"required user field '{field.name}' cannot use on_delete 'set_null'",
+                expected="'restrict'", found="set_null",
+            )
 
     def foreign_key_target(self, field: Field) -> tuple[str, str | None] | None:
         return USERS_TABLE, _ON_DELETE_SQL[self.on_delete(field)]
