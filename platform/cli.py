@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from xrm.context import Context
-from xrm.db import database_url as configured_database_url
 from xrm.db import database_exists, make_engine
+from xrm.db import database_url as configured_database_url
 from xrm.errors import XrmError
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.installer import install_pack, installed_catalog
@@ -43,6 +43,9 @@ def _print_problems(problems: tuple[PackProblem, ...] | list[PackProblem]) -> No
             errors.print(f"    found:    {problem.found}", markup=False, soft_wrap=True)
         if problem.hint:
             errors.print(f"    hint:     {problem.hint}", markup=False, soft_wrap=True)
+        if problem.excerpt:
+            for line in problem.excerpt.splitlines():
+                errors.print(f"        {line}", markup=False, soft_wrap=True)
 
 
 def _problem_json(problem: PackProblem) -> dict:

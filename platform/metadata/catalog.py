@@ -9,6 +9,9 @@ from types import MappingProxyType
 
 from xrm.metadata.model import Entity, ListView, Pack, Role, Workflow
 
+#: Kinds of object a pack declares beside entities (which carry their pack themselves).
+OWNED_KINDS = ("view", "workflow", "role")
+
 
 @dataclass(frozen=True)
 class InstalledPack:
@@ -23,6 +26,12 @@ def _frozen(mapping: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
 
+def pack_owners(pack: Pack) -> dict[tuple[str, str], str]:
+    """``(kind, name) → pack name`` for the views, workflows and roles of ``pack``."""
+    groups = {"view": pack.views, "workflow": pack.workflows, "role": pack.roles}
+    return {(kind, item.name): pack.name for kind, items in groups.items() for item in items}
+
+
 @dataclass(frozen=True)
 class Catalog:
     """Installed packs and their objects, keyed by name."""
@@ -32,31 +41,41 @@ class Catalog:
     views: Mapping[str, ListView] = field(default_factory=_frozen)
     workflows: Mapping[str, Workflow] = field(default_factory=_frozen)
     roles: Mapping[str, Role] = field(default_factory=_frozen)
+    #: Which pack declared each view, workflow and role: ``(kind, name) → pack``.
+    owners: Mapping[tuple[str, str], str] = field(default_factory=_frozen)
 
     def __post_init__(self) -> None:
-        for name in ("packs", "entities", "views", "workflows", "roles"):
+        for name in ("packs", "entities", "views", "workflows", "roles", "owners"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def owner(self, kind: str, name: str) -> str | None:
+        """The pack that declared the ``kind`` object ``name`` (entities included)."""
+        if kind == "entity":
+            entity = self.entities.get(name)
+            return entity.pack if entity else None
+        return self.owners.get((kind, name))
 
     def with_pack(self, pack: Pack) -> Catalog:
         """This catalog plus ``pack``, as if it were installed (for validating against pack folders)."""
         return Catalog(
-            packs=_frozen({**self.packs, pack.name: InstalledPack(pack.name, pack.version, pack.label, pack.description)}),
-            entities=_frozen({**self.entities, **{e.name: e for e in pack.entities}}),
-            views=_frozen({**self.views, **{v.name: v for v in pack.views}}),
-            workflows=_frozen({**self.workflows, **{w.name: w for w in pack.workflows}}),
-            roles=_frozen({**self.roles, **{r.name: r for r in pack.roles}}),
+            packs={**self.packs, pack.name: InstalledPack(pack.name, pack.version, pack.label, pack.description)},
+            entities={**self.entities, **{e.name: e for e in pack.entities}},
+            views={**self.views, **{v.name: v for v in pack.views}},
+            workflows={**self.workflows, **{w.name: w for w in pack.workflows}},
+            roles={**self.roles, **{r.name: r for r in pack.roles}},
+            owners={**self.owners, **pack_owners(pack)},
         )
 
     def without_pack(self, name: str) -> Catalog:
-        """This catalog without the objects of pack ``name``."""
-        return Catalog(
-            packs=_frozen({k: v for k, v in self.packs.items() if k != name}),
-            entities=_frozen({k: e for k, e in self.entities.items() if e.pack != name}),
-            views=_frozen({k: v for k, v in self.views.items() if self._pack_of_entity(v.entity) != name}),
-            workflows=_frozen({k: w for k, w in self.workflows.items() if self._pack_of_entity(w.entity) != name}),
-            roles=self.roles,
-        )
+        """This catalog without the objects pack ``name`` declared."""
+        def keep(kind: str, items: Mapping) -> dict:
+            return {key: item for key, item in items.items() if self.owners.get((kind, key)) != name}
 
-    def _pack_of_entity(self, entity: str) -> str | None:
-        found = self.entities.get(entity)
-        return found.pack if found else None
+        return Catalog(
+            packs={k: v for k, v in self.packs.items() if k != name},
+            entities={k: e for k, e in self.entities.items() if e.pack != name},
+            views=keep("view", self.views),
+            workflows=keep("workflow", self.workflows),
+            roles=keep("role", self.roles),
+            owners={key: owner for key, owner in self.owners.items() if owner != name},
+        )

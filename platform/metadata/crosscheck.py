@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
+from sqlalchemy import ForeignKeyConstraint, MetaData, UniqueConstraint
 
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
@@ -24,6 +25,8 @@ from xrm.metadata.loader import MANIFEST
 from xrm.metadata.model import Entity, ListView, Role, Workflow
 from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
 from xrm.metadata.suggest import did_you_mean
+from xrm.metadata.tables import entity_table
+from xrm.rules.expr import ExpressionError, check_expression
 
 T = TypeVar("T")
 
@@ -130,11 +133,12 @@ def check_unique_names(scope: Scope) -> Iterator[PackProblem]:
         items = [(item.obj.name, item.file) for item in located]
         first_file = {name: file for name, file in reversed(items)}
         yield from _duplicates(items, kind, lambda n, ff=first_file: (ff[n], ("name",)))
-    for item in scope.entities:
-        other = scope.installed.entities.get(item.obj.name)
-        if other is not None and other.pack != scope.pack_name:
-            yield _problem(item.file, ("name",), f"entity '{item.obj.name}' already exists in installed pack '{other.pack}'",
-                           expected="a name no installed pack uses", found=item.obj.name)
+    for kind, located in groups:
+        for item in located:
+            owner = scope.installed.owner(kind, item.obj.name)
+            if owner is not None and owner != scope.pack_name:
+                yield _problem(item.file, ("name",), f"{kind} '{item.obj.name}' already exists in installed pack '{owner}'",
+                               expected="a name no installed pack uses", found=item.obj.name)
 
 
 def _schema_accepts(name: str) -> bool:
@@ -225,6 +229,40 @@ def _check_indexes(file: str, entity: Entity, scope: Scope) -> Iterator[PackProb
                                found=name)
 
 
+def _constraint_names(entity: Entity) -> Iterator[tuple[str, str]]:
+    """``(constraint name, what it is for)`` of every index and constraint of the entity's table."""
+    names = [f.name for f in entity.fields]
+    if len(set(names)) != len(names) or SYSTEM_COLUMNS & set(names):
+        return  # no table can be built; check_entities and check_reserved_names report why
+    table = entity_table(entity, MetaData())
+    for index in table.indexes:
+        yield str(index.name), f"index on {entity.name}({', '.join(c.name for c in index.columns)})"
+    for constraint in table.constraints:
+        if isinstance(constraint, (UniqueConstraint, ForeignKeyConstraint)):
+            columns = ", ".join(c.name for c in constraint.columns)
+            yield str(constraint.name), f"constraint on {entity.name}({columns})"
+
+
+def check_constraint_names(scope: Scope) -> Iterator[PackProblem]:
+    """Index and constraint names are unique in the database.
+
+    Names are derived from table and column names joined by '_', so entity
+    ``order`` with field ``line_total`` and entity ``order_line`` with field
+    ``total`` would both want ``ix_order_line_total``.
+    """
+    taken: dict[str, str] = {}
+    for entity in scope.installed.entities.values():
+        for name, what in _constraint_names(entity):
+            taken.setdefault(name, what)
+    for item in scope.entities:
+        for name, what in _constraint_names(item.obj):
+            other = taken.setdefault(name, what)
+            if other != what:
+                yield _problem(item.file, ("name",), f"the {what} would be named '{name}', like the {other}",
+                               expected="distinct index and constraint names", found=name,
+                               hint="rename one of the two entities or fields")
+
+
 def check_views(scope: Scope) -> Iterator[PackProblem]:
     """Views name a known entity, and its fields as columns and sort keys."""
     entities = scope.all_entities
@@ -287,6 +325,11 @@ def check_workflows(scope: Scope) -> Iterator[PackProblem]:
             yield _problem(file, ("initial",), f"initial state '{flow.initial}' is not one of the states",
                            expected="one of " + ", ".join(states), found=flow.initial,
                            hint=did_you_mean(flow.initial, states))
+        elif field.default is not None and field.default != flow.initial:
+            yield _problem(file, ("initial",),
+                           f"initial state '{flow.initial}' differs from the default '{field.default}' of "
+                           f"'{entity.name}.{field.name}'", hint="new records would start outside the initial state",
+                           severity="warning")
         yield from _check_transitions(file, flow, entity, states, roles, scope)
 
 
@@ -294,6 +337,7 @@ def _check_transitions(
     file: str, flow: Workflow, entity: Entity, states: list[str], roles: set[str], scope: Scope,
 ) -> Iterator[PackProblem]:
     seen: set[str] = set()
+    final_states = {s.name for s in flow.states if s.final}
     for index, transition in enumerate(flow.transitions):
         path = ("transitions", index)
         if transition.name in seen:
@@ -304,6 +348,9 @@ def _check_transitions(
             if source not in states:
                 yield _problem(file, (*path, "from", position), f"unknown state '{source}'",
                                expected="one of " + ", ".join(states), found=source, hint=did_you_mean(source, states))
+            elif source in final_states:
+                yield _problem(file, (*path, "from", position), f"state '{source}' is final: no transition leaves it",
+                               found=source, hint="remove 'final' from the state, or this transition")
         if transition.target not in states:
             yield _problem(file, (*path, "to"), f"unknown state '{transition.target}'",
                            expected="one of " + ", ".join(states), found=transition.target,
@@ -338,14 +385,55 @@ def check_roles(scope: Scope) -> Iterator[PackProblem]:
                         yield _unknown_field(file, (*path, key, position), name, entity)
 
 
+def _expression_problems(
+    file: str, path: JsonPath, source: str, entity: Entity, scope: Scope, expected: str | None,
+) -> Iterator[PackProblem]:
+    try:
+        check_expression(source, entity, scope.all_entities, expected=expected)
+    except ExpressionError as error:
+        for problem in error.problems:
+            yield PackProblem(
+                file, problem.message, path=format_json_path(path), line=problem.line, column=problem.column,
+                expected=problem.expected, found=problem.found, hint=problem.hint, excerpt=problem.excerpt,
+                code="expression",
+            )
+
+
+def check_expressions(scope: Scope) -> Iterator[PackProblem]:
+    """Every expression parses and type-checks: validations, formulas, view filters, transition guards."""
+    entities = scope.all_entities
+    for item in scope.entities:
+        entity = item.obj
+        for index, field in enumerate(entity.fields):
+            if field.expression:
+                expected = get_field_type(field.returns).value_type_of(field) if field.returns else None
+                yield from _expression_problems(item.file, (*item.field_path(index), "expression"), field.expression,
+                                                entity, scope, expected)
+        for index, rule in enumerate(entity.validations):
+            yield from _expression_problems(item.file, ("validations", index, "check"), rule.check, entity, scope,
+                                            "boolean")
+    for view in scope.views:
+        if view.obj.filter and view.obj.entity in entities:
+            yield from _expression_problems(view.file, ("filter",), view.obj.filter, entities[view.obj.entity],
+                                            scope, "boolean")
+    for flow in scope.workflows:
+        entity = entities.get(flow.obj.entity)
+        for index, transition in enumerate(flow.obj.transitions):
+            if transition.guard and entity is not None:
+                yield from _expression_problems(flow.file, ("transitions", index, "guard"), transition.guard, entity,
+                                                scope, "boolean")
+
+
 CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
     check_dependencies,
     check_unique_names,
     check_reserved_names,
     check_entities,
+    check_constraint_names,
     check_views,
     check_workflows,
     check_roles,
+    check_expressions,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ class _Object(dict):
 
 def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
     obj = _Object()
-    duplicates = []
+    duplicates: list[str] = []
     for key, value in pairs:
-        if key in obj:
+        if key in obj and key not in duplicates:
             duplicates.append(key)
         obj[key] = value
     obj.duplicates = tuple(duplicates)
@@ -54,11 +55,13 @@ class JsonDocument:
 
 def read_json(path: Path, display_name: str) -> JsonDocument:
     """Parse ``path``; problems name ``display_name`` (the path relative to the pack)."""
+    raw = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        offset = exc.start + (len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0)
         return JsonDocument(display_name, None, (PackProblem(
-            display_name, f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            display_name, f"the file is not UTF-8 text (byte {offset} cannot be decoded)",
             expected="a UTF-8 encoded JSON file",
         ),))
     try:

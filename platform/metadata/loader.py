@@ -58,14 +58,28 @@ def read_pack(root: Path) -> PackSource:
     return PackSource(root, manifest, tuple(documents), rule_files, tuple(problems))
 
 
+def _safe_pattern(pattern: str) -> bool:
+    """A glob that stays inside the pack: relative, no '..' step, not empty."""
+    parts = pattern.replace("\\", "/").split("/")
+    return bool(pattern.strip()) and not pattern.startswith(("/", "~")) and ".." not in parts
+
+
 def _read_rule_files(root: Path, manifest: JsonDocument | None) -> tuple[tuple[RuleFile, ...], list[PackProblem]]:
     data = manifest.data if manifest is not None and isinstance(manifest.data, dict) else {}
     patterns = data.get("rules", DEFAULT_RULE_PATTERNS)
     if not isinstance(patterns, list | tuple) or not all(isinstance(p, str) for p in patterns):
         return (), []  # the manifest schema reports this
     files, problems, declared = [], [], "rules" in data
+    seen: set[Path] = set()
+    resolved_root = root.resolve()
     for index, pattern in enumerate(patterns):
-        matches = sorted(p for p in root.glob(pattern) if p.is_file())
+        if not _safe_pattern(pattern):
+            continue  # the manifest schema reports it; never glob outside the pack
+        matches = sorted(
+            p for p in root.glob(pattern)
+            if p.is_file() and p.resolve().is_relative_to(resolved_root) and p.resolve() not in seen
+        )
+        seen.update(p.resolve() for p in matches)
         if not matches and declared:
             problems.append(PackProblem(
                 MANIFEST, f"no rule file matches '{pattern}'", path=f"$.rules[{index}]",

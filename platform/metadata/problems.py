@@ -36,8 +36,14 @@ class PackProblem:
     #: A stable name of the kind of problem (e.g. "unknown_entity"), for programs.
     code: str | None = None
 
+    #: The offending source line with a caret under the column (expressions, rules).
+    excerpt: str | None = None
+
     @property
     def location(self) -> str:
+        """``file:line:col`` for file syntax; ``file $.path`` for JSON; ``file $.path at line:col`` inside an expression."""
+        if self.path and self.line is not None:
+            return f"{self.file} {self.path} at {self.line}:{self.column or 1}"
         where = self.file
         if self.line is not None:
             where += f":{self.line}:{self.column or 1}"

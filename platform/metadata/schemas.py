@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -76,13 +76,31 @@ def clear_schema_cache() -> None:
 
 def schema_errors(kind: str, document: Any, file: str) -> list[tuple[JsonPath, PackProblem]]:
     """Every way ``document`` breaks the schema of ``kind``, in document order, with raw paths."""
-    def order(error: ValidationError) -> list[tuple[int, str]]:
-        return [(p, "") if isinstance(p, int) else (-1, p) for p in error.absolute_path]
-
     found: list[tuple[JsonPath, PackProblem]] = []
-    for error in sorted(validator_for(kind).iter_errors(document), key=order):
-        found += [(tuple(error.absolute_path), problem) for problem in _translate(error, file)]
+    seen: set[tuple[str | None, str]] = set()
+    errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: document_order(document, e.absolute_path))
+    for error in errors:
+        for problem in _translate(error, file):
+            if (problem.path, problem.message) not in seen:  # one name can break a pattern and a length alike
+                seen.add((problem.path, problem.message))
+                found.append((tuple(error.absolute_path), problem))
     return found
+
+
+def document_order(document: Any, path: Iterable[str | int]) -> list[int]:
+    """Positions along ``path`` as they appear in the document (object keys in written order)."""
+    positions, node = [], document
+    for part in path:
+        if isinstance(node, dict):
+            keys = list(node)
+            positions.append(keys.index(part) if part in keys else len(keys))
+        else:
+            positions.append(part if isinstance(part, int) else 0)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return positions
 
 
 def schema_problems(kind: str, document: Any, file: str) -> list[PackProblem]:
@@ -153,22 +171,24 @@ def _on_extra_properties(error: ValidationError, file: str) -> Iterator[PackProb
 
 
 def _on_enum(error: ValidationError, file: str) -> Iterator[PackProblem]:
-    options = [str(o) for o in error.validator_value]
+    allowed = [error.validator_value] if error.validator == "const" else error.validator_value
+    options = [str(o) for o in allowed]
     found = error.instance
     what = error.schema.get("x-expected")
     if what == "a field type name":
         message = f"unknown field type '{found}'"
     else:
         message = f"{json.dumps(found)} is not an allowed value"
+    expected = options[0] if error.validator == "const" else "one of " + ", ".join(options)
     yield _problem(
-        error, file, message, expected="one of " + ", ".join(options), found=json.dumps(found),
+        error, file, message, expected=expected, found=json.dumps(found),
         hint=did_you_mean(found, options) if isinstance(found, str) else None,
     )
 
 
 def _on_pattern(error: ValidationError, file: str) -> Iterator[PackProblem]:
     expected = error.schema.get("x-expected") or f"text matching {error.validator_value}"
-    problem = identifier_problem(error.instance) if "identifier" in expected or "name of" in expected else None
+    problem = identifier_problem(error.instance) if "name of" in expected else None
     yield _problem(error, file, problem or f"{json.dumps(error.instance)} is not valid here",
                    expected=expected, found=json.dumps(error.instance))
 
@@ -189,7 +209,8 @@ def _on_size(error: ValidationError, file: str) -> Iterator[PackProblem]:
         "uniqueItems": "each item once",
     }
     expected = limits[error.validator]
-    if error.validator == "maxLength" and (problem := identifier_problem(error.instance)):
+    is_name = "name of" in str(error.schema.get("x-expected", ""))
+    if error.validator == "maxLength" and is_name and (problem := identifier_problem(error.instance)):
         yield _problem(error, file, problem, expected=expected)
         return
     found = json.dumps(error.instance)

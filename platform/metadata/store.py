@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from xrm.context import Context
 from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
-from xrm.metadata.catalog import Catalog, InstalledPack
+from xrm.metadata.catalog import OWNED_KINDS, Catalog, InstalledPack
 from xrm.metadata.loader import PackSource
 from xrm.metadata.model import Pack
 from xrm.metadata.schema_sync import AppliedOperation
@@ -77,6 +77,7 @@ def load_catalog(connection: Connection) -> Catalog:
         for row in connection.execute(select(packs).order_by(packs.c.installed_at, packs.c.name))
     }
     found: dict[str, dict[str, Any]] = {"entity": {}, "view": {}, "workflow": {}, "role": {}}
+    owners: dict[tuple[str, str], str] = {}
     query = (
         select(metadata_documents.c.kind, metadata_documents.c.pack, metadata_documents.c.definition)
         .where(metadata_documents.c.layer == PACK_LAYER, metadata_documents.c.kind.in_(list(found)))
@@ -88,9 +89,11 @@ def load_catalog(connection: Connection) -> Catalog:
         else:
             built = _BUILDERS[kind](definition)
         found[kind][built.name] = built
+        if kind in OWNED_KINDS:
+            owners[(kind, built.name)] = pack_name
     return Catalog(
         packs=installed, entities=found["entity"], views=found["view"],
-        workflows=found["workflow"], roles=found["role"],
+        workflows=found["workflow"], roles=found["role"], owners=owners,
     )
 
 

@@ -143,3 +143,36 @@ def test_rule_files_declared_in_manifest_must_exist(tmp_path: Path) -> None:
     (tiny / "rules" / "assign.rules").write_text("# rules come with the rules engine\n")
     report = validate_pack(tiny)
     assert report.ok and report.pack.rule_files[0].path == "rules/assign.rules"
+
+
+def test_expression_problems_name_the_json_path_then_line_and_column() -> None:
+    found = [p for p in validate_pack(BROKEN).problems if p.path == "$.validations[0].check"]
+    assert [(p.file, p.line, p.column, p.message, p.hint) for p in found] == [
+        ("entities/ticket.json", 1, 9, "cannot compare integer with text", "write the integer without quotes"),
+        ("entities/ticket.json", 1, 19, "unknown field 'subjet' on ticket", "did you mean 'subject'?"),
+    ]
+    assert found[1].excerpt.splitlines() == ["hours > 'many' or subjet is empty", " " * 18 + "^"]
+    assert found[1].location == "entities/ticket.json $.validations[0].check at 1:19"
+
+
+def test_every_expression_of_the_bundled_packs_checks() -> None:
+    catalog = Catalog()
+    for name in ("crm", "service", "partners"):
+        report = validate_pack(PACKS_DIR / name, catalog)
+        assert report.ok, [str(p) for p in report.problems]
+        catalog = catalog.with_pack(report.pack)
+
+
+def test_index_names_that_would_collide_are_reported(tmp_path: Path) -> None:
+    tiny = copy_pack(tmp_path, FIXTURES_DIR / "packs" / "tiny")
+    edit_json(tiny / "entities" / "company.json",
+              lambda d: d["fields"].append({"name": "name_x", "type": "integer", "indexed": True}))
+    (tiny / "entities" / "company_name.json").write_text(json.dumps({
+        "name": "company_name", "label": "Company name",
+        "fields": [{"name": "x", "type": "integer", "indexed": True}],
+    }))
+    found = [p for p in validate_pack(tiny).problems if p.file == "entities/company_name.json"]
+    assert [(p.path, p.message) for p in found] == [(
+        "$.name",
+        "the index on company_name(x) would be named 'ix_company_name_x', like the index on company(name_x)",
+    )]
