@@ -4,7 +4,6 @@ of jsonschema errors into problems a consultant can act on."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,16 +46,6 @@ def only_problem(kind: str, document: Any):  # noqa: ANN201
     return found[0]
 
 
-@pytest.fixture
-def restore_schemas() -> Iterator[None]:
-    """Give back the field type registry and the compiled schemas as they were."""
-    saved = dict(registry._FIELD_TYPES)
-    try:
-        yield
-    finally:
-        registry._FIELD_TYPES.clear()
-        registry._FIELD_TYPES.update(saved)
-        clear_schema_cache()
 
 
 # -- the shipped schema files ------------------------------------------------
@@ -121,7 +110,7 @@ class _RatingType(FieldType):
         return String(10)
 
 
-def test_a_registered_type_is_validated_once_the_cache_is_cleared(restore_schemas: None) -> None:
+def test_a_registered_type_is_validated_once_the_cache_is_cleared(restore_field_types: None) -> None:
     document = entity({"name": "score", "type": "rating", "stars": 5})
     assert problems("entity", document) == [
         ("$.fields[0].stars", "unknown property 'stars'"), ("$.fields[0].type", "unknown field type 'rating'"),
@@ -137,7 +126,7 @@ def test_a_registered_type_is_validated_once_the_cache_is_cleared(restore_schema
     ]
 
 
-def test_validators_are_cached_until_cleared(restore_schemas: None) -> None:
+def test_validators_are_cached_until_cleared(restore_field_types: None) -> None:
     first = validator_for("entity")
     assert validator_for("entity") is first
     clear_schema_cache()
@@ -364,7 +353,7 @@ class _ModeType(FieldType):
         return String(10)
 
 
-def test_const_violation_names_the_one_allowed_value(restore_schemas: None) -> None:
+def test_const_violation_names_the_one_allowed_value(restore_field_types: None) -> None:
     registry.register_field_type(_ModeType)
     clear_schema_cache()
     problem = only_problem("entity", entity({"name": "a", "type": "moded", "mode": "loose"}))
