@@ -103,6 +103,13 @@ class Lower(_TextFunction):
     name, signature, doc = "lower", "lower(text)", "The text with ASCII letters in lower case."
     runtime = staticmethod(runtime.ascii_lower)
 
+    def python(self, args: list[ast.expr], nodes: Sequence[Node], py: PythonTarget) -> ast.expr:
+        # text.lower() when the text is ASCII (the common case, no helper call); the helper otherwise
+        text = args[0]
+        return ast.IfExp(ast.Call(ast.Attribute(text, "isascii", ast.Load()), [], []),
+                         ast.Call(ast.Attribute(text, "lower", ast.Load()), [], []),
+                         ast.Call(py.const(runtime.ascii_lower), [text], []))
+
     def sql(self, args: list[Any], nodes: Sequence[Node], sq: SqlTarget) -> Any:
         return sqlparts.ascii_lower(args[0], type_=String())
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from xrm.rules.expr import runtime
 from xrm.rules.expr.functions import get_function
-from xrm.rules.expr.nodes import Binary, Call, IsEmpty, ListLiteral, Literal, Node, Path, Unary
-from xrm.rules.expr.types import BOOLEAN, DATE, DATETIME, DURATION, LIST, TEXT, ref_target
+from xrm.rules.expr.nodes import Binary, Call, IsEmpty, ListLiteral, Literal, Node, Path, Unary, walk
+from xrm.rules.expr.types import BOOLEAN, DATE, DATETIME, LIST, TEXT, ref_target
 
 _COMPARE = {"=": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
 _ARITHMETIC = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult}
@@ -47,11 +47,48 @@ def _and(*parts: ast.expr) -> ast.expr:
     return parts[0] if len(parts) == 1 else ast.BoolOp(ast.And(), list(parts))
 
 
+_NOTHING, _ONLY_NOW, _RECORD = 0, 1, 2
+
+
+def _reads(node: Node) -> int:
+    """What a subtree depends on: nothing (a constant), only the evaluation instant, or the record."""
+    reads = _NOTHING
+    for child in walk(node):
+        if isinstance(child, Path):
+            return _RECORD
+        if isinstance(child, Call):
+            function = get_function(child.name)
+            if function is None or function.rule_only:
+                return _RECORD
+            if function.uses_now:
+                reads = _ONLY_NOW
+    return reads
+
+
+class PerInstant:
+    """A subtree that reads only now()/today(), recomputed only when the context's instant changes."""
+
+    __slots__ = ("_compute", "_now", "_value")
+
+    def __init__(self, compute: Evaluator) -> None:
+        self._compute, self._now, self._value = compute, None, None
+
+    def __call__(self, context: Mapping[str, Any] | None) -> Any:
+        now = context.get("now") if context is not None else None
+        if now is None:  # the clock moves: no memo
+            return self._compute({}, context)
+        if now is not self._now:
+            self._value, self._now = self._compute({}, context), now
+        return self._value
+
+
 class PythonCompiler:
     """Compiles one checked tree; ``namespace`` becomes the function's globals."""
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {"__builtins__": {}}
+        #: the tree being compiled (never folded into itself)
+        self.root: Node | None = None
         self._constants: dict[int, str] = {}
         self._temps = 0
         self.record: ast.expr = _name("r")
@@ -79,6 +116,12 @@ class PythonCompiler:
         return f"_t{self._temps}"
 
     def emit(self, node: Node) -> ast.expr:
+        if node is not self.root and not isinstance(node, (Literal, ListLiteral, Path)):
+            reads = _reads(node)
+            if reads == _NOTHING:  # e.g. 2024-01-01 + 3d: computed once, here
+                return self.const(compile_python(node)({}, None))
+            if reads == _ONLY_NOW:  # e.g. today() + 30d: computed once per evaluation instant
+                return ast.Call(self.const(PerInstant(compile_python(node))), [self.context], [])
         return self._emitters[type(node)](node)
 
     def cond(self, node: Node) -> ast.expr:
@@ -180,10 +223,12 @@ class PythonCompiler:
         else:
             needle, operands = None, [node.left, node.right]  # type: ignore[assignment]
 
+        already_folded = isinstance(node.left, Call) and node.left.name == "lower"
+
         def build(refs: list[ast.expr]) -> ast.expr:
             text = refs[0]
             # text.lower() for ASCII text (the common case, no helper call), else the ASCII-only helper
-            folded = ast.IfExp(ast.Call(ast.Attribute(text, "isascii", ast.Load()), [], []),
+            folded = text if already_folded else ast.IfExp(ast.Call(ast.Attribute(text, "isascii", ast.Load()), [], []),
                                ast.Call(ast.Attribute(text, "lower", ast.Load()), [], []),
                                ast.Call(lower, [text], []))
             wanted = needle if needle is not None else ast.Call(lower, [refs[1]], [])
@@ -198,6 +243,8 @@ class PythonCompiler:
         left, right, op = node.left, node.right, node.op
         if op == "/":
             return ast.Call(self.const(runtime.divide), [self.emit(left), self.emit(right)], [])
+        if left.type == DATETIME and right.type == DATETIME:
+            return self._strict([left, right], lambda r: ast.Call(self.const(runtime.seconds_between), r, []))
         if node.type in (DATE, DATETIME):
             helper = runtime.add_to_date if node.type == DATE else runtime.add_to_datetime
             moment, span = (left, right) if left.type in (DATE, DATETIME) else (right, left)
@@ -235,6 +282,7 @@ def compile_python(tree: Node, *, name: str = "expression") -> Evaluator:
     for now()/today()) and, in rules, ``previous`` (the record before the change).
     """
     compiler = PythonCompiler()
+    compiler.root = tree
     body = compiler.cond(tree) if tree.type == BOOLEAN and not tree.nullable else compiler.emit(tree)
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg("r"), ast.arg("c")], kwonlyargs=[], kw_defaults=[],
                               defaults=[ast.Constant(None)])
@@ -255,4 +303,4 @@ def evaluate(evaluator: Evaluator, record: Mapping[str, Any], context: Mapping[s
     return evaluator(record, context)
 
 
-__all__ = ["DURATION", "Evaluator", "PythonCompiler", "compile_python", "evaluate"]
+__all__ = ["Evaluator", "PythonCompiler", "compile_python", "evaluate"]

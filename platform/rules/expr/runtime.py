@@ -36,9 +36,18 @@ def now_of(context: Mapping[str, Any] | None) -> datetime:
     return datetime.now(UTC)
 
 
+_TODAY: dict[datetime, date] = {}
+
+
 def today_of(context: Mapping[str, Any] | None) -> date:
-    """Today's date in UTC at the evaluation instant."""
-    return now_of(context).astimezone(UTC).date()
+    """Today's date in UTC at the evaluation instant (memoised per instant: rules evaluate batches at one now)."""
+    now = now_of(context)
+    today = _TODAY.get(now)
+    if today is None:
+        if len(_TODAY) > 256:
+            _TODAY.clear()
+        today = _TODAY[now] = now.astimezone(UTC).date()
+    return today
 
 
 def ref_id(value: Any) -> Any:
@@ -53,7 +62,7 @@ def divide(a: Any, b: Any) -> Decimal | None:
     if a is None or b is None or b == 0:
         return None
     try:
-        return (Decimal(a) / Decimal(b)).quantize(_DIVISION_QUANTUM, ROUND_HALF_UP)
+        return (a / Decimal(b) if type(a) is Decimal else Decimal(a) / b).quantize(_DIVISION_QUANTUM, ROUND_HALF_UP)
     except InvalidOperation:
         return None
 
@@ -76,6 +85,13 @@ def add_to_date(day: date, seconds: int) -> date:
 
 def add_to_datetime(instant: datetime, seconds: int) -> datetime:
     return instant + timedelta(seconds=seconds)
+
+
+def seconds_between(later: datetime, earlier: datetime) -> int:
+    """``later - earlier`` in whole seconds, truncated toward zero (exact: no float in between)."""
+    span = later - earlier
+    micros = (span.days * SECONDS_PER_DAY + span.seconds) * 1_000_000 + span.microseconds
+    return micros // 1_000_000 if micros >= 0 else -((-micros) // 1_000_000)
 
 
 def days_between(start: date, end: date) -> int:

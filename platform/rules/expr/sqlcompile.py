@@ -207,6 +207,8 @@ class SqlCompiler:
         left, right = self.emit(node.left), self.emit(node.right)
         if node.op == "/":
             return sqlparts.divide(left, right, type_=Numeric(38, 10, asdecimal=True))
+        if node.left.type == DATETIME and node.right.type == DATETIME:
+            return sqlparts.seconds_between(left, right, type_=BigInteger())
         if node.type in (DATE, DATETIME):
             moment, span = (left, right) if node.left.type in (DATE, DATETIME) else (right, left)
             if node.op == "-":

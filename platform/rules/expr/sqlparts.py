@@ -82,6 +82,13 @@ class add_seconds(_Part):  # noqa: N801
     inherit_cache = True
 
 
+class seconds_between(_Part):  # noqa: N801
+    """later - earlier in whole seconds, truncated toward zero (a duration)."""
+
+    name = "xrm_seconds_between"
+    inherit_cache = True
+
+
 class days_between(_Part):  # noqa: N801
     name = "xrm_days_between"
     inherit_cache = True
@@ -132,6 +139,12 @@ _register(add_days, "date({0}, CAST(CAST({1} AS INTEGER) / 86400 AS TEXT) || ' d
 _register(add_seconds,
           "(strftime('%Y-%m-%d %H:%M:%S', substr({0}, 1, 19), CAST({1} AS TEXT) || ' seconds') || substr({0}, 20))",
           "({0} + {1} * INTERVAL '1 second')")
+# SQLite: whole seconds from the 'YYYY-MM-DD HH:MM:SS' part, plus the difference of the '.ffffff' fractions;
+# CAST AS INTEGER truncates toward zero, as does the PostgreSQL side's TRUNC
+_register(seconds_between,
+          "CAST((strftime('%s', substr({0}, 1, 19)) - strftime('%s', substr({1}, 1, 19)))"
+          " + (CAST('0' || substr({0}, 20) AS REAL) - CAST('0' || substr({1}, 20) AS REAL)) AS INTEGER)",
+          "CAST(TRUNC(EXTRACT(EPOCH FROM ({0} - {1}))) AS BIGINT)")
 _register(days_between, "CAST(julianday({1}) - julianday({0}) AS INTEGER)", "({1} - {0})")
 _register(list_has, "EXISTS (SELECT 1 FROM json_each({0}) WHERE json_each.value = {1})",
           "COALESCE(CAST({0} AS JSONB) @> jsonb_build_array(CAST({1} AS TEXT)), false)")

@@ -35,7 +35,8 @@ durations = st.integers(-3_000_000, 3_000_000)
 
 
 def maybe(strategy: st.SearchStrategy) -> st.SearchStrategy:
-    return st.one_of(st.none(), strategy)
+    """Null about one time in four."""
+    return st.one_of(strategy, st.none(), strategy, strategy)
 
 
 @st.composite
@@ -104,7 +105,8 @@ def literal(kind: str) -> st.SearchStrategy[str]:
 
 def leaf(kind: str) -> st.SearchStrategy[str]:
     extra = {"date": [st.just("today()")], "datetime": [st.just("now()")]}.get(kind, [])
-    return st.one_of(st.sampled_from(FIELDS[kind]), literal(kind), *extra)
+    fields = st.sampled_from(FIELDS[kind])
+    return st.one_of(fields, literal(kind), fields, *extra)
 
 
 @lru_cache(maxsize=None)
@@ -115,7 +117,7 @@ def expression(kind: str, depth: int = 3) -> st.SearchStrategy[str]:
     sub = lambda k: expression(k, depth - 1)  # noqa: E731
     parens = lambda s: s.map(lambda x: f"({x})")  # noqa: E731
     common = [
-        leaf(kind),
+        leaf(kind), leaf(kind), leaf(kind),
         st.builds(lambda c, a, b: f"if({c}, {a}, {b})", sub("boolean"), sub(kind), sub(kind)),
         st.builds(lambda a, b: f"coalesce({a}, {b})", sub(kind), sub(kind)),
     ]
@@ -125,9 +127,8 @@ def expression(kind: str, depth: int = 3) -> st.SearchStrategy[str]:
                       st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), sub("decimal") | sub("integer")),
             st.builds(lambda a, op, b: f"{a} {op} {b}", sub("text"), st.sampled_from(["=", "!=", "<", ">="]),
                       sub("text")),
-            st.sampled_from(["date", "datetime", "duration"]).flatmap(
-                lambda k: st.builds(lambda a, op, b: f"{a} {op} {b}", sub(k),
-                                    st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), sub(k))),
+            *(st.builds(lambda a, op, b: f"{a} {op} {b}", sub(k), st.sampled_from(["=", "!=", "<", "<=", ">", ">="]),
+                        sub(k)) for k in ("date", "datetime", "duration")),
             st.builds(lambda a, op, b: f"{a} {op} {b}", sub("text"),
                       st.sampled_from(["contains", "starts_with", "ends_with"]), sub("text")),
             st.builds(lambda a, p: f"{a} like {quote(p)}", sub("text"),
@@ -147,11 +148,11 @@ def expression(kind: str, depth: int = 3) -> st.SearchStrategy[str]:
                       parens(sub("boolean"))),
             parens(sub("boolean")).map(lambda x: f"not {x}"),
             st.builds(lambda n: f"account = {n}", st.integers(0, 3)),
-            st.sampled_from(sorted(PICKLISTS)).flatmap(lambda f: st.builds(
-                lambda op, values: f"{f} {op} ({', '.join(map(quote, values))},)" if "in" in op
-                else f"{f} {op} {quote(values[0])}",
-                st.sampled_from(["=", "!=", "in", "not in"]),
-                st.lists(st.sampled_from(PICKLISTS[f]), min_size=1, max_size=3))),
+            *(st.builds(lambda f, op, values: f"{f} {op} ({', '.join(map(quote, values))},)" if "in" in op
+                        else f"{f} {op} {quote(values[0])}",
+                        st.just(field), st.sampled_from(["=", "!=", "in", "not in"]),
+                        st.lists(st.sampled_from(values), min_size=1, max_size=3))
+              for field, values in PICKLISTS.items()),
         ],
         "integer": [
             st.builds(lambda a, op, b: f"{a} {op} {b}", parens(sub("integer")), st.sampled_from(["+", "-"]),
@@ -192,6 +193,7 @@ def expression(kind: str, depth: int = 3) -> st.SearchStrategy[str]:
             st.builds(lambda a, op, b: f"{a} {op} {b}", parens(sub("duration")), st.sampled_from(["+", "-"]),
                       parens(sub("duration"))),
             st.builds(lambda a, n: f"{a} * {n}", parens(sub("duration")), st.integers(-3, 3)),
+            st.builds(lambda a, b: f"{a} - {b}", parens(sub("datetime")), parens(sub("datetime"))),
         ],
     }[kind]
     return st.one_of(*common, *specific)
