@@ -17,12 +17,43 @@ from xrm.rules.expr import library  # noqa: F401  (registers the built-in functi
 from xrm.rules.expr.errors import Problem, problem
 from xrm.rules.expr.functions import functions, get_function
 from xrm.rules.expr.nodes import (
-    ARITHMETIC, COMPARISONS, LOGICAL, MATCHES, MEMBERSHIP, Binary, Call, IsEmpty, ListLiteral, Literal, Node, Path,
-    Unary, start, walk,
+    ARITHMETIC,
+    COMPARISONS,
+    LOGICAL,
+    MATCHES,
+    MEMBERSHIP,
+    Binary,
+    Call,
+    IsEmpty,
+    ListLiteral,
+    Literal,
+    Node,
+    Path,
+    Unary,
+    start,
+    walk,
 )
 from xrm.rules.expr.types import (
-    BOOLEAN, DATE, DATETIME, DECIMAL, DIVISION_SCALE, DURATION, INTEGER, LIST, NOT_NULL_SYSTEM, NULL, NUMERIC, ORDERED,
-    SYSTEM_COLUMNS, TEXT, USER, column_type, describe, field_scale, ref_target, unify,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    DIVISION_SCALE,
+    DURATION,
+    INTEGER,
+    LIST,
+    NOT_NULL_SYSTEM,
+    NULL,
+    NUMERIC,
+    ORDERED,
+    SYSTEM_COLUMNS,
+    TEXT,
+    USER,
+    column_type,
+    describe,
+    field_scale,
+    ref_target,
+    unify,
 )
 
 ERROR = "?"

@@ -14,7 +14,18 @@ from xrm.rules.expr.errors import ExpressionError
 from xrm.rules.expr.functions import Function, PythonTarget, Report, SqlTarget, register_function
 from xrm.rules.expr.nodes import Literal, Node, Path
 from xrm.rules.expr.types import (
-    BOOLEAN, DATE, DATETIME, DECIMAL, DURATION, INTEGER, NULL, NUMERIC, ORDERED, TEXT, describe, unify,
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    DURATION,
+    INTEGER,
+    NULL,
+    NUMERIC,
+    ORDERED,
+    TEXT,
+    describe,
+    unify,
 )
 
 _ERROR = "?"

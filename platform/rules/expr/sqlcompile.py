@@ -19,8 +19,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, Integer, Numeric, Select, String, Table, and_, case, false, func, literal, not_, or_,
-    true, type_coerce,
+    BigInteger,
+    Boolean,
+    Date,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    true,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause

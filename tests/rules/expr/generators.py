@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -109,7 +109,7 @@ def leaf(kind: str) -> st.SearchStrategy[str]:
     return st.one_of(fields, literal(kind), fields, *extra)
 
 
-@lru_cache(maxsize=None)
+@cache
 def expression(kind: str, depth: int = 3) -> st.SearchStrategy[str]:
     """Source text of a well-typed expression of type ``kind``."""
     if depth <= 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -25,7 +25,7 @@ from xrm.rules.expr.parser import MAX_DEPTH, grammar
     ("null", "null", None),
     ("2024-06-01", "date", date(2024, 6, 1)),
     ("2026-01-05T09:00+01:00", "datetime", datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=1)))),
-    ("2026-01-05T09:00:30Z", "datetime", datetime(2026, 1, 5, 9, 0, 30, tzinfo=timezone.utc)),
+    ("2026-01-05T09:00:30Z", "datetime", datetime(2026, 1, 5, 9, 0, 30, tzinfo=UTC)),
     ("30m", "duration", 1800),
     ("4h", "duration", 14400),
     ("3d", "duration", 259200),
