@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from xrm.context import Context
 from xrm.metadata.installer import InstallResult, install_pack, installed_catalog
 from xrm.metadata.loader import read_pack
+from xrm.metadata.validation import validate_pack
 from xrm.migrate import upgrade
 
 #: The packs shipped with the platform, in dependency order.
@@ -21,14 +22,19 @@ def bundled_pack_dirs(packs_root: Path) -> list[Path]:
 
 
 def prepare_database(engine: Engine, pack_dirs: Sequence[Path], context: Context) -> list[InstallResult]:
-    """Migrate the platform tables and install each pack that is not installed yet."""
+    """Migrate the platform tables and install each pack that is not installed yet.
+
+    Every missing pack is validated (against the ones before it) before the
+    first is installed, so one broken pack does not leave the others half set up.
+    """
     upgrade(engine)
-    installed = set(installed_catalog(engine).packs)
-    results = []
+    catalog = installed_catalog(engine)
+    missing = []
     for pack_dir in pack_dirs:
         manifest = read_pack(pack_dir).manifest
         name = manifest.data.get("name") if manifest and isinstance(manifest.data, dict) else None
-        if name in installed:
+        if name in catalog.packs:
             continue
-        results.append(install_pack(engine, pack_dir, context))
-    return results
+        catalog = catalog.with_pack(validate_pack(pack_dir, catalog).raise_for_errors())
+        missing.append(pack_dir)
+    return [install_pack(engine, pack_dir, context) for pack_dir in missing]

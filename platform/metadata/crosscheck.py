@@ -7,10 +7,11 @@ file that declares the object (fields keep their position in the document).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any, Generic, TypeVar
 
@@ -60,13 +61,22 @@ class Scope:
     #: Per entity, fields left out of the build for schema errors (also known).
     broken_fields: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
 
+    #: Entities whose fields have errors: expressions over them are checked once those are fixed.
+    unready_entities: frozenset[str] = frozenset()
+
     def has_field(self, entity: Entity, name: str) -> bool:
         """True when ``entity`` declares ``name`` (even in a field too broken to build)."""
         return entity.field(name) is not None or name in self.broken_fields.get(entity.name, ())
 
     @property
+    def dependencies(self) -> frozenset[str]:
+        return frozenset(self.manifest.get("depends_on") or {})
+
+    @property
     def all_entities(self) -> dict[str, Entity]:
-        return {**self.installed.entities, **{e.obj.name: e.obj for e in self.entities}}
+        """The entities this pack may use: its own and those of the packs it depends on."""
+        visible = {n: e for n, e in self.installed.entities.items() if e.pack in self.dependencies}
+        return {**visible, **{e.obj.name: e.obj for e in self.entities}}
 
     @property
     def known_entity_names(self) -> set[str]:
@@ -74,7 +84,8 @@ class Scope:
 
     @property
     def all_role_names(self) -> set[str]:
-        return set(self.installed.roles) | {r.obj.name for r in self.roles}
+        visible = {name for name in self.installed.roles if self.installed.owner("role", name) in self.dependencies}
+        return visible | {r.obj.name for r in self.roles}
 
 
 def _problem(file: str, path: JsonPath, message: str, **details: Any) -> PackProblem:
@@ -202,7 +213,7 @@ def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mappin
     if field.default is None:
         return
     if field_type.computed:
-        yield _problem(file, (*path, "default"), f"a {field.type} field is computed and cannot have a default",
+        yield _problem(file, (*path, "default"), f"field '{field.name}' ({field.type}) is computed and cannot have a default",
                        found=repr(field.default))
         return
     try:
@@ -212,7 +223,10 @@ def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mappin
         error = exc
     if error is not None:
         yield _problem(file, (*path, "default"), f"default value does not fit field '{field.name}': {error.message}",
-                       expected=f"a value of type {field.type}", found=repr(field.default))
+                       expected=f"a value of type {field.type}", found=json.dumps(field.default))
+    elif field.options and isinstance(value, str) and value != field.default:  # people may type labels; packs name values
+        yield _problem(file, (*path, "default"), f"the default of '{field.name}' names a label; write the option value",
+                       expected=json.dumps(value), found=json.dumps(field.default))
 
 
 def _check_indexes(file: str, entity: Entity, scope: Scope) -> Iterator[PackProblem]:
@@ -232,7 +246,9 @@ def _check_indexes(file: str, entity: Entity, scope: Scope) -> Iterator[PackProb
 def _constraint_names(entity: Entity) -> Iterator[tuple[str, str]]:
     """``(constraint name, what it is for)`` of every index and constraint of the entity's table."""
     names = [f.name for f in entity.fields]
-    if len(set(names)) != len(names) or SYSTEM_COLUMNS & set(names):
+    indexed = {name for index in entity.indexes for name in index.fields}
+    indexed |= {name for together in entity.unique_together for name in together}
+    if len(set(names)) != len(names) or SYSTEM_COLUMNS & set(names) or not indexed <= set(names) | SYSTEM_COLUMNS:
         return  # no table can be built; check_entities and check_reserved_names report why
     table = entity_table(entity, MetaData())
     for index in table.indexes:
@@ -401,9 +417,11 @@ def _expression_problems(
 
 def check_expressions(scope: Scope) -> Iterator[PackProblem]:
     """Every expression parses and type-checks: validations, formulas, view filters, transition guards."""
-    entities = scope.all_entities
+    entities = {name: e for name, e in scope.all_entities.items() if name not in scope.unready_entities}
     for item in scope.entities:
         entity = item.obj
+        if entity.name not in entities:
+            continue
         for index, field in enumerate(entity.fields):
             if field.expression:
                 expected = get_field_type(field.returns).value_type_of(field) if field.returns else None
@@ -433,7 +451,7 @@ CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
     check_views,
     check_workflows,
     check_roles,
-    check_expressions,
+    check_expressions,  # last: it skips entities the checks above found broken
 )
 
 
@@ -444,7 +462,22 @@ def cross_check(scope: Scope) -> list[PackProblem]:
     not reported one by one (the missing dependency is the problem to fix) —
     except near misses of a known name, which are typos whatever is installed.
     """
-    problems = [problem for check in CHECKS for problem in check(scope)]
+    problems = [_explain_undeclared(problem, scope) for check in CHECKS[:-1] for problem in check(scope)]
+    unready = {
+        item.obj.name for item in scope.entities
+        if item.obj.name in scope.broken_fields
+        or any(p.file == item.file and p.severity == "error" and (p.path or "").startswith("$.fields") for p in problems)
+    }
+    problems += [_explain_undeclared(p, scope) for p in CHECKS[-1](replace(scope, unready_entities=frozenset(unready)))]
     if any(p.code == "missing_dependency" for p in problems):
         problems = [p for p in problems if not (p.code == "unknown_entity" and p.hint is None)]
     return problems
+
+
+def _explain_undeclared(problem: PackProblem, scope: Scope) -> PackProblem:
+    """An "unknown" entity that an installed pack has: the pack forgot to declare the dependency."""
+    owner = scope.installed.owner("entity", problem.found or "") if problem.code == "unknown_entity" else None
+    if owner is None:
+        return problem
+    hint = f"entity '{problem.found}' belongs to pack '{owner}': add \"{owner}\" to depends_on in {MANIFEST}"
+    return replace(problem, hint=hint, code="undeclared_dependency")

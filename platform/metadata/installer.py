@@ -31,8 +31,7 @@ class NotMigrated(XrmError):
 class PackAlreadyInstalled(XrmError):
     def __init__(self, name: str, version: str) -> None:
         super().__init__(
-            f"pack '{name}' {version} is already installed; "
-            "use `xrm pack upgrade` to move to a new version"
+            f"pack '{name}' {version} is already installed (upgrading an installed pack is not supported yet)"
         )
         self.name = name
 

@@ -72,8 +72,9 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
     for kind, document in source.documents:
         usable = _usable(document, kind, problems)
         if usable is None:
-            if kind == "entity" and isinstance(document.data, dict) and isinstance(document.data.get("name"), str):
-                unbuilt_entities.add(document.data["name"])
+            if kind == "entity":  # known by name, so that references to it are not reported as well
+                named = isinstance(document.data, dict) and isinstance(document.data.get("name"), str)
+                unbuilt_entities.add(document.data["name"] if named else Path(document.file).stem)
             continue
         data, positions, broken = usable
         args = (data, name) if kind == "entity" else (data,)

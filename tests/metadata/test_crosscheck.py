@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -79,10 +81,13 @@ def scope(
     def wrap(items: Iterable, folder: str) -> tuple[Located, ...]:
         return tuple(i if isinstance(i, Located) else located(i, folder) for i in items)
 
+    installed = installed or Catalog()
+    # by default the pack depends on everything installed; tests of undeclared dependencies pass a manifest
+    depends_on = {name: ">=0" for name in installed.packs}
     return Scope(
-        pack_name="p", manifest=manifest or {"name": "p", "version": "1.0", "label": "P"},
+        pack_name="p", manifest=manifest or {"name": "p", "version": "1.0", "label": "P", "depends_on": depends_on},
         entities=wrap(entities, "entities"), views=wrap(views, "views"), workflows=wrap(workflows, "workflows"),
-        roles=wrap(roles, "roles"), installed=installed or Catalog(), **details,
+        roles=wrap(roles, "roles"), installed=installed, **details,
     )
 
 
@@ -287,7 +292,7 @@ def test_lookup_to_an_unknown_entity() -> None:
 @pytest.mark.parametrize(
     "details",
     [
-        {"installed": installed_pack("crm", "1.0.0", CUSTOMER)},
+        {"installed": installed_pack("crm", "1.0.0", dataclasses.replace(CUSTOMER, pack="crm"))},
         {"unbuilt_entities": frozenset({"customer"})},
     ],
 )
@@ -308,7 +313,7 @@ def test_computed_field_cannot_have_a_default() -> None:
     total = field("total", "formula", expression="1", returns="integer", default=3)
     problem = only(check_entities, scope(entities=[entity("lead", total)]))
     assert (problem.path, problem.message, problem.found) == (
-        "$.fields[0].default", "a formula field is computed and cannot have a default", "3",
+        "$.fields[0].default", "field 'total' (formula) is computed and cannot have a default", "3",
     )
 
 
@@ -326,16 +331,24 @@ def test_computed_field_cannot_have_a_default() -> None:
 def test_default_that_does_not_fit_its_field(bad: Field, message: str) -> None:
     problem = only(check_entities, scope(entities=[entity("lead", field("title"), bad)]))
     assert (problem.path, problem.message) == ("$.fields[1].default", message)
-    assert (problem.expected, problem.found) == (f"a value of type {bad.type}", repr(bad.default))
+    assert (problem.expected, problem.found) == (f"a value of type {bad.type}", json.dumps(bad.default))
 
 
 @pytest.mark.parametrize(
     "good",
     [field("active", "boolean", default="yes"), field("n", "integer", default="12"), field("d", "duration", default="3d"),
-     field("stage", "picklist", options=options("new"), default="New"), field("s", "text", default="")],
+     field("s", "text", default="")],
 )
 def test_default_that_fits(good: Field) -> None:
     assert entity_problems(entity("lead", good)) == []
+
+
+def test_picklist_default_must_be_the_value_not_the_label() -> None:
+    stage = field("stage", "picklist", options=options("new"), default="New")
+    problem = only(check_entities, scope(entities=[entity("lead", stage)]))
+    assert (problem.path, problem.message, problem.expected, problem.found) == (
+        "$.fields[0].default", "the default of 'stage' names a label; write the option value", '"new"', '"New"',
+    )
 
 
 def test_unknown_display_field_suggests_the_nearest() -> None:
@@ -646,3 +659,12 @@ def test_without_a_missing_dependency_unknown_entities_are_all_reported() -> Non
         views=[ListView("accounts", "account", "A", ("name",))],
     )
     assert [p.code for p in cross_check(the_scope)] == ["unknown_entity", "unknown_entity"]
+
+
+def test_entities_of_installed_packs_are_visible_only_through_depends_on() -> None:
+    ticket = entity("ticket", field("subject"), Field("customer", "lookup", "Customer", target="account"))
+    undeclared = scope(entities=[ticket], installed=CRM, manifest={"name": "p", "version": "1.0", "label": "P"})
+    [problem] = cross_check(undeclared)
+    assert (problem.path, problem.code) == ("$.fields[1].target", "undeclared_dependency")
+    assert problem.hint == "entity 'account' belongs to pack 'crm': add \"crm\" to depends_on in pack.json"
+    assert cross_check(scope(entities=[ticket], installed=CRM)) == []

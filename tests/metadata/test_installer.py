@@ -63,7 +63,7 @@ def test_failure_after_tables_were_created_rolls_everything_back(engine: Engine,
 def test_installing_twice_is_refused(engine: Engine) -> None:
     upgrade(engine)
     install_pack(engine, TINY, CONTEXT)
-    with pytest.raises(PackAlreadyInstalled, match="xrm pack upgrade"):
+    with pytest.raises(PackAlreadyInstalled, match="already installed"):
         install_pack(engine, TINY, CONTEXT)
 
 

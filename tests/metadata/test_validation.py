@@ -148,11 +148,21 @@ def test_rule_files_declared_in_manifest_must_exist(tmp_path: Path) -> None:
 def test_expression_problems_name_the_json_path_then_line_and_column() -> None:
     found = [p for p in validate_pack(BROKEN).problems if p.path == "$.validations[0].check"]
     assert [(p.file, p.line, p.column, p.message, p.hint) for p in found] == [
-        ("entities/ticket.json", 1, 9, "cannot compare integer with text", "write the integer without quotes"),
-        ("entities/ticket.json", 1, 19, "unknown field 'subjet' on ticket", "did you mean 'subject'?"),
+        ("entities/invoice.json", 1, 10, "cannot compare decimal with text", "write the decimal without quotes"),
+        ("entities/invoice.json", 1, 20, "unknown field 'numbr' on invoice", "did you mean 'number'?"),
     ]
-    assert found[1].excerpt.splitlines() == ["hours > 'many' or subjet is empty", " " * 18 + "^"]
-    assert found[1].location == "entities/ticket.json $.validations[0].check at 1:19"
+    assert found[1].excerpt.splitlines() == ["amount > 'many' or numbr is empty", " " * 19 + "^"]
+    assert found[1].location == "entities/invoice.json $.validations[0].check at 1:20"
+
+
+def test_expressions_of_an_entity_with_broken_fields_wait_for_the_fields(tmp_path: Path) -> None:
+    tiny = copy_pack(tmp_path, FIXTURES_DIR / "packs" / "tiny")
+    edit_json(tiny / "entities" / "company.json", lambda d: (
+        d["fields"][2].update(type="curency"),
+        d.setdefault("validations", []).append({"name": "v", "check": "revenue > 0", "message": "m"}),
+    ))
+    found = [(p.path, p.message) for p in validate_pack(tiny).problems]
+    assert found == [("$.fields[2].type", "unknown field type 'curency'")]
 
 
 def test_every_expression_of_the_bundled_packs_checks() -> None:
