@@ -48,6 +48,11 @@ def _print_problems(problems: tuple[PackProblem, ...] | list[PackProblem]) -> No
                 errors.print(f"        {line}", markup=False, soft_wrap=True)
 
 
+def _count(items, singular: str, plural: str | None = None) -> str:  # noqa: ANN001
+    """``3 views``, ``1 view``."""
+    return f"{len(items)} {singular if len(items) == 1 else plural or singular + 's'}"
+
+
 def _problem_json(problem: PackProblem) -> dict:
     return {k: v for k, v in problem.__dict__.items() if v is not None}
 
@@ -103,16 +108,19 @@ def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], 
         _print_problems(report.problems)
     if not report.ok:
         if not as_json:
-            errors.print(f"[red]Pack {report.name}: {len(report.errors)} error(s), {len(report.warnings)} warning(s). "
-                         "Nothing was installed.[/red]")
+            errors.print(f"[red]Pack {report.name} is not valid: {_count(report.errors, 'error')}, "
+                         f"{_count(report.warnings, 'warning')}.[/red]", soft_wrap=True)
         sys.exit(1)
     if not as_json:
         pack_ = report.pack
-        console.print(
-            f"[green]Pack {pack_.name} {pack_.version} is valid[/green]: {len(pack_.entities)} entities, "
-            f"{len(pack_.views)} views, {len(pack_.workflows)} workflows, {len(pack_.roles)} roles, "
-            f"{len(pack_.rule_files)} rule files" + (f", {len(report.warnings)} warning(s)" if report.warnings else "")
-        )
+        summary = ", ".join([
+            _count(pack_.entities, "entity", "entities"), _count(pack_.views, "view"),
+            _count(pack_.workflows, "workflow"), _count(pack_.roles, "role"),
+            _count(pack_.rule_files, "rule file") + (" (kept as text: the rules language is not there yet)"
+                                                      if pack_.rule_files else ""),
+        ])
+        warnings = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
+        console.print(f"[green]Pack {pack_.name} {pack_.version} is valid[/green]: {summary}{warnings}", soft_wrap=True)
 
 
 @pack.command("install")
@@ -124,14 +132,14 @@ def pack_install(ctx: click.Context, path: Path) -> None:
         result = install_pack(_engine(ctx), path, _context())
     except PackInvalid as exc:
         _print_problems(exc.problems)
-        errors.print(f"[red]{exc}. Nothing was installed.[/red]")
+        errors.print(f"[red]{exc}. Nothing was installed.[/red]", soft_wrap=True)
         sys.exit(1)
     except XrmError as exc:
         raise click.ClickException(str(exc)) from exc
     _print_problems(result.report.warnings)
     tables = sum(op.operation == "create_table" for op in result.operations)
     console.print(f"[green]Installed {result.pack.name} {result.pack.version}[/green]: {tables} tables, "
-                  f"{len(result.operations)} schema operations recorded.")
+                  f"{len(result.operations)} schema operations recorded.", soft_wrap=True)
 
 
 @pack.command("list")

@@ -341,7 +341,7 @@ def check_workflows(scope: Scope) -> Iterator[PackProblem]:
             yield _problem(file, ("initial",), f"initial state '{flow.initial}' is not one of the states",
                            expected="one of " + ", ".join(states), found=flow.initial,
                            hint=did_you_mean(flow.initial, states))
-        elif field.default is not None and field.default != flow.initial:
+        elif field.option(field.default) is not None and field.default != flow.initial:
             yield _problem(file, ("initial",),
                            f"initial state '{flow.initial}' differs from the default '{field.default}' of "
                            f"'{entity.name}.{field.name}'", hint="new records would start outside the initial state",
@@ -416,8 +416,14 @@ def _expression_problems(
 
 
 def check_expressions(scope: Scope) -> Iterator[PackProblem]:
-    """Every expression parses and type-checks: validations, formulas, view filters, transition guards."""
+    """Every expression parses and type-checks: validations, formulas, view filters, transition guards.
+
+    Formulas may read other formulas, also across lookups, but never
+    themselves through any chain: ``a = b + 1`` with ``b = a + 1`` is reported.
+    """
     entities = {name: e for name, e in scope.all_entities.items() if name not in scope.unready_entities}
+    formula_reads: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
+    formula_places: dict[tuple[str, str], tuple[str, JsonPath]] = {}
     for item in scope.entities:
         entity = item.obj
         if entity.name not in entities:
@@ -425,8 +431,13 @@ def check_expressions(scope: Scope) -> Iterator[PackProblem]:
         for index, field in enumerate(entity.fields):
             if field.expression:
                 expected = get_field_type(field.returns).value_type_of(field) if field.returns else None
-                yield from _expression_problems(item.file, (*item.field_path(index), "expression"), field.expression,
-                                                entity, scope, expected)
+                path = (*item.field_path(index), "expression")
+                formula_places[(entity.name, field.name)] = (item.file, path)
+                try:
+                    formula_reads[(entity.name, field.name)] = check_expression(
+                        field.expression, entity, scope.all_entities, expected=expected).fields_used
+                except ExpressionError:
+                    yield from _expression_problems(item.file, path, field.expression, entity, scope, expected)
         for index, rule in enumerate(entity.validations):
             yield from _expression_problems(item.file, ("validations", index, "check"), rule.check, entity, scope,
                                             "boolean")
@@ -440,6 +451,36 @@ def check_expressions(scope: Scope) -> Iterator[PackProblem]:
             if transition.guard and entity is not None:
                 yield from _expression_problems(flow.file, ("transitions", index, "guard"), transition.guard, entity,
                                                 scope, "boolean")
+    for cycle in formula_cycles(formula_reads):
+        file, path = formula_places[cycle[0]]
+        chain = " → ".join(f"{e}.{f}" for e, f in (*cycle, cycle[0]))
+        yield _problem(file, path, f"formula '{cycle[0][1]}' depends on itself: {chain}",
+                       hint="a formula can read other formulas, but not through a loop back to itself",
+                       code="formula_cycle")
+
+
+def formula_cycles(reads: Mapping[tuple[str, str], frozenset[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
+    """Each loop among formulas once, starting at its first formula in declaration order.
+
+    Example: ``{a: {b}, b: {a}, c: {c}}`` gives ``[[a, b], [c]]``.
+    """
+    cycles: list[list[tuple[str, str]]] = []
+    seen_in_cycle: set[tuple[str, str]] = set()
+    for start in reads:
+        if start in seen_in_cycle:
+            continue
+        stack: list[tuple[tuple[str, str], list[tuple[str, str]]]] = [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in sorted(reads.get(node, ())):
+                if nxt == start:
+                    cycles.append(trail)
+                    seen_in_cycle.update(trail)
+                    stack.clear()
+                    break
+                if nxt in reads and nxt not in trail:
+                    stack.append((nxt, [*trail, nxt]))
+    return cycles
 
 
 CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (

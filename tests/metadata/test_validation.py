@@ -186,3 +186,18 @@ def test_index_names_that_would_collide_are_reported(tmp_path: Path) -> None:
         "$.name",
         "the index on company_name(x) would be named 'ix_company_name_x', like the index on company(name_x)",
     )]
+
+
+def test_formula_loops_are_reported(tmp_path: Path) -> None:
+    tiny = copy_pack(tmp_path, FIXTURES_DIR / "packs" / "tiny")
+    edit_json(tiny / "entities" / "person.json", lambda d: d["fields"].extend([
+        {"name": "a", "type": "formula", "returns": "integer", "expression": "b + 1"},
+        {"name": "b", "type": "formula", "returns": "integer", "expression": "a + 1"},
+        {"name": "c", "type": "formula", "returns": "integer", "expression": "c + 1"},
+        {"name": "d", "type": "formula", "returns": "integer", "expression": "a + c"},
+    ]))
+    found = [(p.path, p.message) for p in validate_pack(tiny).problems]
+    assert found == [
+        ("$.fields[9].expression", "formula 'a' depends on itself: person.a → person.b → person.a"),
+        ("$.fields[11].expression", "formula 'c' depends on itself: person.c → person.c"),
+    ]

@@ -12,7 +12,7 @@ from xrm.metadata.model import Entity
 from xrm.rules.expr.checker import ERROR, Checker, expected_problem, lookup_paths
 from xrm.rules.expr.errors import ExpressionError, problem
 from xrm.rules.expr.functions import get_function
-from xrm.rules.expr.nodes import Call, Node, walk
+from xrm.rules.expr.nodes import Call, Node, Path, walk
 from xrm.rules.expr.parser import parse
 from xrm.rules.expr.pycompile import Evaluator, compile_python
 from xrm.rules.expr.sqlcompile import SqlExpression, compile_sql
@@ -31,6 +31,13 @@ class CheckedExpression:
         calls = [get_function(n.name) for n in walk(tree) if isinstance(n, Call)]
         self.uses_now = any(f is not None and f.uses_now for f in calls)
         self.uses_rule_functions = any(f is not None and f.rule_only for f in calls)
+
+    @property
+    def fields_used(self) -> frozenset[tuple[str, str]]:
+        """``(entity, field)`` of every field the expression reads, lookups followed (``account.region`` gives both)."""
+        return frozenset(
+            pair for node in walk(self.tree) if isinstance(node, Path) for pair in zip(node.targets, node.names, strict=False)
+        )
 
     @property
     def type(self) -> str:
