@@ -1,0 +1,111 @@
+"""What an entity's metadata computes on every write: defaults, formulas, validation rule errors.
+
+The record service (one write path: coerce → defaults/formulas → validation →
+rules → write → audit) calls these steps; each works on plain mappings and can
+be tested alone.  Records hold lookups either as ids or, where an expression
+follows a lookup (``account.industry``), as the related record's mapping —
+``EntityLogic.lookups`` lists the paths the caller must expand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from xrm.metadata.fieldtypes import FieldValueError, get_field_type
+from xrm.metadata.model import Entity, Field, ValidationRule
+from xrm.rules.expr import CheckedExpression, check_expression
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem with a record, next to a field (``field`` None: the record as a whole)."""
+
+    field: str | None
+    message: str
+    code: str
+
+
+@dataclass(frozen=True)
+class EntityLogic:
+    """An entity's formulas (in the order they must run) and validation rules, compiled once."""
+
+    entity: Entity
+    formulas: tuple[tuple[Field, CheckedExpression], ...]
+    validations: tuple[tuple[ValidationRule, CheckedExpression], ...]
+
+    @property
+    def lookups(self) -> tuple[str, ...]:
+        """Lookup paths the record must hold as nested mappings for these expressions."""
+        paths = {p for _, checked in (*self.formulas, *self.validations) for p in checked.lookups}
+        return tuple(sorted(paths))
+
+
+def compile_entity_logic(entity: Entity, entities: Mapping[str, Entity]) -> EntityLogic:
+    """Check and compile the entity's formulas and validations (pack validation already proved they check)."""
+    formulas = {
+        f.name: (f, check_expression(f.expression or "", entity, entities,
+                                     expected=get_field_type(f.returns or "text").value_type_of(f)))
+        for f in entity.fields if f.expression
+    }
+    validations = tuple(
+        (rule, check_expression(rule.check, entity, entities, expected="boolean")) for rule in entity.validations
+    )
+    return EntityLogic(entity, tuple(formulas[name] for name in _formula_order(entity.name, formulas)), validations)
+
+
+def _formula_order(entity: str, formulas: Mapping[str, tuple[Field, CheckedExpression]]) -> list[str]:
+    """Formulas after the formulas of the same record they read (pack validation refuses loops)."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        for target, field in sorted(formulas[name][1].fields_used):
+            if target == entity and field in formulas and field != name:
+                visit(field)
+        ordered.append(name)
+
+    for name in formulas:
+        visit(name)
+    return ordered
+
+
+def apply_defaults(entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with each empty field that has a default set to it (for new records)."""
+    result = dict(values)
+    for field in entity.fields:
+        if field.default is not None and result.get(field.name) in (None, ""):
+            result[field.name] = get_field_type(field.type).coerce(field.default, field)
+    return result
+
+
+def apply_formulas(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` with every formula computed, each stored as its result type stores values."""
+    result = dict(record)
+    for field, checked in logic.formulas:
+        value = checked.python(result, context)
+        result[field.name] = _as_stored(field, value)
+    return result
+
+
+def _as_stored(field: Field, value: Any) -> Any:
+    """A formula's value as a column of its result type holds it (e.g. currency rounded to its scale)."""
+    if value is None:
+        return None
+    result_type = get_field_type(field.returns or "text")
+    try:
+        return result_type.coerce(value, field)
+    except FieldValueError:
+        return None  # e.g. a decimal too large for the column: empty rather than a failed write
+
+
+def validation_errors(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any]) -> list[FieldError]:
+    """One error per field named by each validation rule the record breaks (all rules, never the first only)."""
+    errors: list[FieldError] = []
+    for rule, checked in logic.validations:
+        if checked.python(record, context) is not True:
+            targets = rule.fields or (None,)
+            errors += [FieldError(field, rule.message, f"validation:{rule.name}") for field in targets]
+    return errors
