@@ -80,10 +80,12 @@ def schema_errors(kind: str, document: Any, file: str) -> list[tuple[JsonPath, P
     seen: set[tuple[str | None, str]] = set()
     errors = sorted(validator_for(kind).iter_errors(document), key=lambda e: document_order(document, e.absolute_path))
     for error in errors:
+        extra = error.validator in ("additionalProperties", "unevaluatedProperties")
         for problem in _translate(error, file):
             if (problem.path, problem.message) not in seen:  # one name can break a pattern and a length alike
                 seen.add((problem.path, problem.message))
-                found.append((tuple(error.absolute_path), problem))
+                raw = (*error.absolute_path, problem.found) if extra and problem.found else tuple(error.absolute_path)
+                found.append((raw, problem))
     return found
 
 

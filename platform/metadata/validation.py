@@ -8,6 +8,7 @@ stops at the first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from xrm.metadata.crosscheck import Located, Scope, cross_check
 from xrm.metadata.jsonfiles import JsonDocument
 from xrm.metadata.loader import MANIFEST, PackSource, read_pack
 from xrm.metadata.model import Pack
-from xrm.metadata.problems import PackInvalid, PackProblem, has_errors
+from xrm.metadata.problems import JsonPath, PackInvalid, PackProblem, has_errors
 from xrm.metadata.schemas import schema_errors
 
 _BUILDERS: dict[str, Callable[..., Any]] = {
@@ -107,25 +108,43 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
 def _usable(document: JsonDocument, kind: str, problems: list[PackProblem]) -> tuple[Any, tuple[int, ...], frozenset[str]] | None:
     """What of a document can be built despite its problems (which go to ``problems``).
 
-    Returns ``(data, positions, broken field names)`` or None.  An entity whose
-    only schema errors are inside some of its fields is built without those
-    fields, so that the cross-file checks still run on the rest (a consultant
-    gets every error in one pass); ``positions`` maps the built fields back to
-    their place in the file.
+    Returns ``(data, positions, broken field names)`` or None.  So that the
+    cross-file checks still run and a consultant gets every error in one pass:
+    invalid optional properties are left out (a bad ``"direction"`` of a sort
+    key, a misspelt property), and an entity's fields that are still invalid
+    then are left out whole; ``positions`` maps the built fields back to their
+    place in the file.
     """
     problems.extend(document.problems)
     if document.data is None:
         return None
     found = schema_errors(kind, document.data, document.file)
     problems.extend(problem for _, problem in found)
-    if not found:
-        fields = document.data.get("fields", []) if kind == "entity" else []
-        return document.data, tuple(range(len(fields))), frozenset()
-    paths = [path for path, _ in found]
-    if kind != "entity" or not all(len(p) >= 2 and p[0] == "fields" and isinstance(p[1], int) for p in paths):
+    data = _without(document.data, [path for path, _ in found]) if found else document.data
+    remaining = [path for path, _ in schema_errors(kind, data, document.file)] if found else []
+    fields = data.get("fields", []) if kind == "entity" and isinstance(data, dict) else []
+    if not remaining:
+        return data, tuple(range(len(fields))), frozenset()
+    if kind != "entity" or not all(len(p) >= 2 and p[0] == "fields" and isinstance(p[1], int) for p in remaining):
         return None
-    bad = {p[1] for p in paths}
-    fields = document.data["fields"]
+    bad = {p[1] for p in remaining}
     positions = tuple(i for i in range(len(fields)) if i not in bad)
     names = frozenset(f["name"] for i, f in enumerate(fields) if i in bad and isinstance(f, dict) and isinstance(f.get("name"), str))
-    return {**document.data, "fields": [fields[i] for i in positions]}, positions, names
+    return {**data, "fields": [fields[i] for i in positions]}, positions, names
+
+
+def _without(data: Any, paths: list[JsonPath]) -> Any:
+    """A copy of ``data`` without the object properties at ``paths`` (list items stay, so positions hold)."""
+    copy = json.loads(json.dumps(data))
+    for path in paths:
+        if not path or not isinstance(path[-1], str):
+            continue
+        parent = copy
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+    return copy

@@ -313,10 +313,11 @@ def test_problems_come_in_document_order_with_list_indexes_compared_as_numbers()
 
 
 def test_schema_errors_keep_the_raw_path_of_each_error() -> None:
+    """An unknown property's raw path names the property, so validation can leave it out and build the rest."""
     document = entity({"name": "a", "type": "text", "lable": "A"}, {"name": "b", "type": "bogus"})
     found = schema_errors("entity", document, FILE)
     assert [(raw, problem.path) for raw, problem in found] == [
-        (("fields", 0), "$.fields[0].lable"),
+        (("fields", 0, "lable"), "$.fields[0].lable"),
         (("fields", 1, "type"), "$.fields[1].type"),
     ]
 

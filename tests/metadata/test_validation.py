@@ -201,3 +201,16 @@ def test_formula_loops_are_reported(tmp_path: Path) -> None:
         ("$.fields[9].expression", "formula 'a' depends on itself: person.a → person.b → person.a"),
         ("$.fields[11].expression", "formula 'c' depends on itself: person.c → person.c"),
     ]
+
+
+def test_invalid_optional_properties_are_left_out_so_the_rest_is_still_checked(tmp_path: Path) -> None:
+    tiny = copy_pack(tmp_path, FIXTURES_DIR / "packs" / "tiny")
+    edit_json(tiny / "views" / "people.json", lambda d: d.update(columns=["full_nam"], sort=[{"field": "email", "direction": "up"}]))
+    edit_json(tiny / "roles" / "editor.json", lambda d: d["permissions"]["person"].update(scope="everyone", hidden_fields=["emial"]))
+    found = [(p.file, p.path) for p in validate_pack(tiny).problems]
+    assert found == [
+        ("roles/editor.json", "$.permissions.person.scope"),
+        ("roles/editor.json", "$.permissions.person.hidden_fields[0]"),
+        ("views/people.json", "$.sort[0].direction"),
+        ("views/people.json", "$.columns[0]"),
+    ]
