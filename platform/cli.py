@@ -93,6 +93,9 @@ def pack() -> None:
 def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], no_database: bool, as_json: bool) -> None:
     """Check the pack at PATH and report every problem at once."""
     use_database = not no_database and database_exists(ctx.obj)
+    if not no_database and not use_database and not as_json:
+        errors.print(f"note: there is no database at {ctx.obj}, so no pack counts as installed "
+                     "(use --with PATH for the packs this one depends on)", soft_wrap=True, markup=False)
     catalog = installed_catalog(_engine(ctx)) if use_database else Catalog()
     for other in with_packs:
         report = validate_pack(other, catalog)

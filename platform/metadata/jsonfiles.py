@@ -84,7 +84,8 @@ def read_json(path: Path, display_name: str) -> JsonDocument:
 
 def _syntax_hint(exc: json.JSONDecodeError) -> str | None:
     before = exc.doc[: exc.pos].rstrip()
-    if before.endswith(",") and exc.msg.startswith(("Expecting property name", "Expecting value")):
+    single_trailing_comma = before.endswith(",") and not before[:-1].rstrip().endswith((",", "[", "{"))
+    if single_trailing_comma and exc.msg.startswith(("Expecting property name", "Expecting value")):
         return "JSON does not allow a comma after the last item"
     if exc.msg.startswith("Expecting ',' delimiter"):
         return "a comma is probably missing at the end of the previous line"

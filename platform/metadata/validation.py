@@ -78,6 +78,11 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
                 unbuilt_entities.add(document.data["name"] if named else Path(document.file).stem)
             continue
         data, positions, broken = usable
+        if Path(document.file).stem != data["name"]:
+            problems.append(PackProblem(
+                document.file, f"the file declares '{data['name']}' but is named after '{Path(document.file).stem}'",
+                path="$.name", hint=f"name the file {data['name']}.json, so that people find it", severity="warning",
+            ))
         args = (data, name) if kind == "entity" else (data,)
         built[kind].append(Located(_BUILDERS[kind](*args), document.file, positions))
         if broken:
