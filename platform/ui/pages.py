@@ -42,6 +42,9 @@ class FieldRow:
     required: bool
     unique: bool
     help_text: str | None
+    #: The entity a lookup points to, linked from the page.
+    target_name: str | None = None
+    target_label: str | None = None
 
 
 def _record_counts(request: Request, catalog: Catalog) -> dict[str, int]:
@@ -77,7 +80,9 @@ def entity_detail(request: Request) -> Response:
         raise HTTPException(404, "No such entity")
     rows = tuple(
         FieldRow(f.name, f.label, get_field_type(f.type).label, get_field_type(f.type).summary(f),
-                 f.required, f.unique, f.help_text)
+                 f.required, f.unique, f.help_text,
+                 target_name=f.target if f.target in catalog.entities else None,
+                 target_label=catalog.entities[f.target].label if f.target in catalog.entities else None)
         for f in entity.fields
     )
     views = tuple(v for v in catalog.views.values() if v.entity == entity.name)

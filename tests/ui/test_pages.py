@@ -70,3 +70,8 @@ def test_text_from_metadata_is_escaped(sqlite_url: str, tmp_path) -> None:  # no
         text = test_client.get("/").text
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
     engine.dispose()
+
+
+def test_lookup_targets_link_to_their_entity(client: TestClient) -> None:
+    page = client.get("/entities/contact").text
+    assert '<a href="http://testserver/entities/account">Account</a>' in page
