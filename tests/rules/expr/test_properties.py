@@ -25,7 +25,7 @@ from xrm.metadata.tables import entity_tables
 from xrm.rules.expr import check_expression
 
 settings.register_profile(
-    "ci", max_examples=40, deadline=None, derandomize=False,
+    "ci", max_examples=120, deadline=None, derandomize=False,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.large_base_example],
 )
