@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from xrm.context import Context
-from xrm.metadata.installer import InstallResult, install_pack, installed_catalog
+from xrm.metadata.installer import InstallResult, PackAlreadyInstalled, install_pack, installed_catalog
 from xrm.metadata.loader import read_pack
 from xrm.metadata.validation import validate_pack
 from xrm.migrate import upgrade
@@ -37,4 +37,10 @@ def prepare_database(engine: Engine, pack_dirs: Sequence[Path], context: Context
             continue
         catalog = catalog.with_pack(validate_pack(pack_dir, catalog).raise_for_errors())
         missing.append(pack_dir)
-    return [install_pack(engine, pack_dir, context) for pack_dir in missing]
+    results = []
+    for pack_dir in missing:
+        try:
+            results.append(install_pack(engine, pack_dir, context))
+        except PackAlreadyInstalled:
+            continue  # another process starting at the same time installed it first
+    return results

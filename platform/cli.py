@@ -8,10 +8,12 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 from rich.table import Table
 
 from xrm.context import Context
-from xrm.db import database_exists, make_engine
+from xrm.db import database_exists, display_url, make_engine
 from xrm.db import database_url as configured_database_url
 from xrm.errors import XrmError
 from xrm.metadata.catalog import Catalog
@@ -35,8 +37,9 @@ def _context() -> Context:
 def _print_problems(problems: tuple[PackProblem, ...] | list[PackProblem]) -> None:
     for problem in problems:
         style = "red" if problem.severity == "error" else "yellow"
-        errors.print(f"[{style}]{problem.severity}[/{style}] [bold]{problem.location}[/bold]: {problem.message}",
-                     markup=True, soft_wrap=True)
+        # pack text is escaped: a key like "[/b]" must be shown, not read as markup
+        errors.print(f"[{style}]{problem.severity}[/{style}] [bold]{escape(problem.location)}[/bold]: "
+                     f"{escape(problem.message)}", markup=True, soft_wrap=True)
         if problem.expected and problem.expected not in problem.message:
             errors.print(f"    expected: {problem.expected}", markup=False, soft_wrap=True)
         if problem.found is not None and problem.found not in problem.message:
@@ -57,7 +60,20 @@ def _problem_json(problem: PackProblem) -> dict:
     return {k: v for k, v in problem.__dict__.items() if v is not None}
 
 
-@click.group()
+class XrmGroup(click.Group):
+    """Turns the platform's own errors and unreachable databases into one-line messages."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except XrmError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except OperationalError as exc:
+            url = display_url(ctx.obj) if isinstance(ctx.obj, str) else "the database"
+            raise click.ClickException(f"cannot use {url}: {exc.orig}") from exc
+
+
+@click.group(cls=XrmGroup)
 @click.option("--database-url", envvar="DATABASE_URL", default=None,
               help="SQLAlchemy URL of the database (default: sqlite:///xrm.db; env DATABASE_URL).")
 @click.pass_context
@@ -75,7 +91,7 @@ def _engine(ctx: click.Context):  # noqa: ANN202
 def migrate(ctx: click.Context) -> None:
     """Create or update the platform's own tables (alembic revisions)."""
     upgrade(_engine(ctx))
-    console.print(f"Platform tables are up to date in {ctx.obj}")
+    console.print(f"Platform tables are up to date in {display_url(ctx.obj)}", soft_wrap=True)
 
 
 @main.group()
@@ -94,7 +110,7 @@ def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], 
     """Check the pack at PATH and report every problem at once."""
     use_database = not no_database and database_exists(ctx.obj)
     if not no_database and not use_database and not as_json:
-        errors.print(f"note: there is no database at {ctx.obj}, so no pack counts as installed "
+        errors.print(f"note: there is no database at {display_url(ctx.obj)}, so no pack counts as installed "
                      "(use --with PATH for the packs this one depends on)", soft_wrap=True, markup=False)
     catalog = installed_catalog(_engine(ctx)) if use_database else Catalog()
     for other in with_packs:
@@ -111,7 +127,7 @@ def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], 
         _print_problems(report.problems)
     if not report.ok:
         if not as_json:
-            errors.print(f"[red]Pack {report.name} is not valid: {_count(report.errors, 'error')}, "
+            errors.print(f"[red]Pack {escape(report.name)} is not valid: {_count(report.errors, 'error')}, "
                          f"{_count(report.warnings, 'warning')}.[/red]", soft_wrap=True)
         sys.exit(1)
     if not as_json:
@@ -135,10 +151,8 @@ def pack_install(ctx: click.Context, path: Path) -> None:
         result = install_pack(_engine(ctx), path, _context())
     except PackInvalid as exc:
         _print_problems(exc.problems)
-        errors.print(f"[red]{exc}. Nothing was installed.[/red]", soft_wrap=True)
+        errors.print(f"[red]{escape(str(exc))}. Nothing was installed.[/red]", soft_wrap=True)
         sys.exit(1)
-    except XrmError as exc:
-        raise click.ClickException(str(exc)) from exc
     _print_problems(result.report.warnings)
     tables = sum(op.operation == "create_table" for op in result.operations)
     console.print(f"[green]Installed {result.pack.name} {result.pack.version}[/green]: {tables} tables, "
@@ -181,7 +195,7 @@ def serve(ctx: click.Context, host: str, port: int, packs_root: Path) -> None:
     except PackInvalid as exc:
         _print_problems(exc.problems)
         raise click.ClickException(str(exc)) from exc
-    console.print(f"Serving on http://{host}:{port} (database {ctx.obj})")
+    console.print(f"Serving on http://{host}:{port} (database {display_url(ctx.obj)})", soft_wrap=True)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
 
 

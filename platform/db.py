@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from xrm.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///xrm.db"
 
@@ -24,9 +27,34 @@ def _normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+#: Key of the PostgreSQL advisory lock held while the schema or the installed metadata changes.
+SCHEMA_LOCK_KEY = 7_382_000_001
+
+
+def lock_schema(connection: Connection) -> None:
+    """Serialize schema and metadata changes across processes, until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock.  SQLite: every transaction
+    already holds the write lock from its start (BEGIN IMMEDIATE).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable database URL>"
+
+
 def database_exists(url: str) -> bool:
     """False for an SQLite file that is not there yet (so read-only commands do not create it)."""
-    parsed = make_url(_normalise(url))
+    try:
+        parsed = make_url(_normalise(url))
+    except ArgumentError:
+        return True  # make_engine reports the bad URL
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return True
     return Path(parsed.database).exists()
@@ -34,8 +62,13 @@ def database_exists(url: str) -> bool:
 
 def make_engine(url: str | None = None, **kwargs) -> Engine:  # noqa: ANN003
     """An engine for ``url`` with the platform's connection settings applied."""
-    url = _normalise(url or database_url())
-    parsed = make_url(url)
+    try:
+        url = _normalise(url or database_url())
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"'{url}' is not a database URL (examples: sqlite:///xrm.db, postgresql://user@host:5432/name)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -67,4 +100,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
+        # would otherwise fail with "database is locked" when another one wrote in between
+        # (busy_timeout cannot help a deferred transaction upgrade its lock)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

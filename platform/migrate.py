@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from xrm.db import lock_schema
+
 VERSION_TABLE = "xrm_alembic_version"
 
 
@@ -23,6 +25,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every pending platform revision, in one transaction."""
     config = alembic_config()
     with engine.begin() as connection:
+        lock_schema(connection)  # several app processes may start at once
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

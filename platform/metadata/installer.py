@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from xrm.context import Context
+from xrm.db import lock_schema
 from xrm.errors import XrmError
 from xrm.metadata import store
 from xrm.metadata.catalog import Catalog
@@ -60,6 +61,7 @@ def install_pack(engine: Engine, root: Path, context: Context) -> InstallResult:
     """Install the pack at ``root``; raises ``PackInvalid`` (nothing installed) when it has errors."""
     ensure_migrated(engine)
     with engine.begin() as connection:
+        lock_schema(connection)  # one install at a time, whichever process asks
         catalog = store.load_catalog(connection)
         report = validate_pack(root, catalog)
         pack = report.raise_for_errors()

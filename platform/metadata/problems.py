@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -12,11 +14,19 @@ Severity = Literal["error", "warning"]
 JsonPath = tuple[str | int, ...]
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
 def format_json_path(path: Iterable[str | int]) -> str:
-    """``("fields", 2, "type")`` → ``$.fields[2].type``."""
+    """``("fields", 2, "type")`` → ``$.fields[2].type``; odd keys are quoted: ``$['a b']``."""
     text = "$"
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            text += f".{part}"
+        else:
+            text += f"[{json.dumps(part)}]"
     return text
 
 

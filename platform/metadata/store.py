@@ -54,13 +54,16 @@ def record_history(connection: Connection, pack: Pack, operations: Iterable[Appl
 
 
 def bump_metadata_version(connection: Connection) -> int:
-    """Increase the metadata version that app processes compare to know when to reload."""
-    current = connection.execute(select(metadata_version.c.version).where(metadata_version.c.id == 1)).scalar()
-    if current is None:
-        connection.execute(insert(metadata_version).values(id=1, version=1))
-        return 1
-    connection.execute(update(metadata_version).where(metadata_version.c.id == 1).values(version=current + 1))
-    return current + 1
+    """Increase the metadata version that app processes compare to know when to reload.
+
+    One UPDATE ... RETURNING, so concurrent changes each get their own number
+    (the row is seeded by the platform migrations).
+    """
+    statement = (
+        update(metadata_version).where(metadata_version.c.id == 1)
+        .values(version=metadata_version.c.version + 1).returning(metadata_version.c.version)
+    )
+    return connection.execute(statement).scalar_one()
 
 
 def current_metadata_version(connection: Connection) -> int:

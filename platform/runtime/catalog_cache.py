@@ -19,16 +19,21 @@ class CatalogCache:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
-        self._version = -1
-        self._catalog = Catalog()
+        #: (metadata version, catalog), replaced whole and only by a newer version
+        self._current: tuple[int, Catalog] = (-1, Catalog())
 
     def get(self) -> Catalog:
-        """The current catalog, reloaded if the metadata changed since the last call."""
+        """The current catalog, reloaded if the metadata changed since the last load."""
         with self._engine.connect() as connection:
             version = store.current_metadata_version(connection)
-            if version == self._version:
-                return self._catalog
-            catalog = store.load_catalog(connection)
-        with self._lock:
-            self._catalog, self._version = catalog, version
-        return catalog
+        if version <= self._current[0]:
+            return self._current[1]
+        with self._lock:  # one thread reloads; the others wait and take its result
+            if version > self._current[0]:
+                with self._engine.connect() as connection:
+                    # read version and catalog together, so the pair is consistent
+                    loaded_version = store.current_metadata_version(connection)
+                    catalog = store.load_catalog(connection)
+                if loaded_version > self._current[0]:
+                    self._current = (loaded_version, catalog)
+            return self._current[1]

@@ -81,13 +81,22 @@ def apply_defaults(entity: Entity, values: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def apply_formulas(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """``record`` with every formula computed, each stored as its result type stores values."""
-    result = dict(record)
+def apply_formulas(
+    logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """``record`` with every formula computed and stored as its result type stores values.
+
+    A result its column cannot hold (a currency beyond the field's digits) is
+    an error on that formula field, never a silently emptied or clipped value.
+    """
+    result, errors = dict(record), []
     for field, checked in logic.formulas:
-        value = checked.python(result, context)
-        result[field.name] = _as_stored(field, value)
-    return result
+        try:
+            result[field.name] = _as_stored(field, checked.python(result, context))
+        except FieldValueError as error:
+            result[field.name] = None
+            errors.append(FieldError(field.name, f"the formula's result does not fit: {error.message}", error.code))
+    return result, errors
 
 
 def _as_stored(field: Field, value: Any) -> Any:
@@ -95,10 +104,10 @@ def _as_stored(field: Field, value: Any) -> Any:
     if value is None:
         return None
     result_type = get_field_type(field.returns or "text")
-    try:
-        return result_type.coerce(value, field)
-    except FieldValueError:
-        return None  # e.g. a decimal too large for the column: empty rather than a failed write
+    stored = result_type.coerce(value, field)
+    if stored is not None and (error := result_type.validate(stored, field)) is not None:
+        raise error
+    return stored
 
 
 def validation_errors(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any]) -> list[FieldError]:

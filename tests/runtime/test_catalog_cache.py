@@ -40,7 +40,7 @@ class Statements:
         event.listen(engine, "before_cursor_execute", self._record)
 
     def _record(self, conn, cursor, statement: str, parameters, context, executemany) -> None:  # noqa: ANN001
-        if statement.strip().upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"):
             self.seen.append(" ".join(statement.split()))
 
     def touching(self, table: str) -> list[str]:

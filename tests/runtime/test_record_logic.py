@@ -40,19 +40,29 @@ def test_defaults_fill_only_empty_fields(catalog: Catalog) -> None:
 
 def test_formulas_are_computed_and_stored_as_their_result_type(catalog: Catalog) -> None:
     logic = compile_entity_logic(catalog.entities["opportunity"], catalog.entities)
-    record = apply_formulas(logic, {"amount": Decimal("1000.00"), "discount_percent": Decimal("12.50"),
-                                    "probability": Decimal("33.33")}, CONTEXT)
+    record, errors = apply_formulas(logic, {"amount": Decimal("1000.00"), "discount_percent": Decimal("12.50"),
+                                            "probability": Decimal("33.33")}, CONTEXT)
+    assert errors == []
     assert record["net_amount"] == Decimal("875.00")
     assert record["expected_revenue"] == Decimal("333.30")
-    assert apply_formulas(logic, {}, CONTEXT)["net_amount"] is None
+    assert apply_formulas(logic, {}, CONTEXT)[0]["net_amount"] is None
+
+
+def test_a_formula_result_its_column_cannot_hold_is_an_error() -> None:
+    fields = (Field("x", "integer", "X"),
+              Field("total", "formula", "Total", expression="x * 1000", returns="currency", precision=5, scale=2))
+    entity = Entity("thing", "Thing", "Things", "p", "x", fields)
+    record, errors = apply_formulas(compile_entity_logic(entity, {"thing": entity}), {"x": 1000}, CONTEXT)
+    assert record["total"] is None
+    assert [(e.field, e.code) for e in errors] == [("total", "out_of_range")]
 
 
 def test_formula_over_datetimes_gives_a_duration(catalog: Catalog) -> None:
     case = catalog.entities["case"]
     logic = compile_entity_logic(case, catalog.entities)
     created = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    record = apply_formulas(logic, {"created_at": created, "first_response_at": datetime(2026, 11, 23, 9, 30, tzinfo=UTC)},
-                            CONTEXT)
+    record, _ = apply_formulas(logic, {"created_at": created, "first_response_at": datetime(2026, 11, 23, 9, 30, tzinfo=UTC)},
+                               CONTEXT)
     durations = {f.name: record[f.name] for f, _ in logic.formulas if f.returns == "duration"}
     assert 5400 in durations.values()
 
@@ -66,7 +76,7 @@ def test_formulas_reading_formulas_run_after_them() -> None:
     entity = Entity("thing", "Thing", "Things", "p", "x", fields)
     logic = compile_entity_logic(entity, {"thing": entity})
     assert [f.name for f, _ in logic.formulas] == ["b", "a"]
-    assert apply_formulas(logic, {"x": 4}, CONTEXT) == {"x": 4, "b": 8, "a": 9}
+    assert apply_formulas(logic, {"x": 4}, CONTEXT) == ({"x": 4, "b": 8, "a": 9}, [])
 
 
 def test_lookup_paths_the_caller_must_expand(catalog: Catalog) -> None:

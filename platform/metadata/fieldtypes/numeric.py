@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +15,21 @@ from xrm.metadata.fieldtypes.registry import register_field_type
 from xrm.metadata.model import Field
 
 _INT64 = (-(2**63), 2**63 - 1)
+_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def _plain_number(text: str) -> str:
+    """``"1,234.5"`` → ``"1234.5"``; a comma anywhere else is refused, never guessed.
+
+    ``"1,5"`` could be one and a half (most of Europe) or a typo of 15: the
+    platform asks rather than store a number ten times too large.
+    """
+    text = text.strip().replace("_", "")
+    if "," not in text:
+        return text
+    if _GROUPED.fullmatch(text):
+        return text.replace(",", "")
+    raise FieldValueError(f"'{text}' is not a number: use '.' as the decimal point (e.g. 1.5)", "type")
 
 
 @register_field_type
@@ -33,10 +49,9 @@ class IntegerType(FieldType):
         if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
             return int(value)
         if isinstance(value, str):
-            text = value.strip().replace("_", "")
             try:
-                return int(text)
-            except ValueError:
+                return int(_plain_number(value))
+            except (ValueError, FieldValueError):
                 pass
         raise FieldValueError(f"expected a whole number, found {value!r}", "type")
 
@@ -79,7 +94,7 @@ class _DecimalBase(FieldType):
             elif isinstance(value, (int, Decimal)):
                 number = Decimal(value)
             elif isinstance(value, str):
-                number = Decimal(value.strip().replace(",", "").replace("_", ""))
+                number = Decimal(_plain_number(value))
             else:
                 raise InvalidOperation
         except InvalidOperation:

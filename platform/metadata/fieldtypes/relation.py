@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from xrm.metadata.sqltypes import RecordId
 from xrm.metadata.suggest import did_you_mean
 
 USERS_TABLE = "xrm_users"
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_MAX_ID = 2**63 - 1
 
 _ON_DELETE_SQL = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 
@@ -31,12 +34,12 @@ class _ReferenceBase(FieldType):
             raise FieldValueError("expected a record id", "type")
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()):  # not "²", which isdigit() accepts
             return int(value.strip())
         raise FieldValueError(f"expected a record id, found {value!r}", "type")
 
     def validate(self, value: Any, field: Field) -> FieldValueError | None:
-        if value <= 0:
+        if not 0 < value <= _MAX_ID:
             return FieldValueError(f"{value} is not a record id", "type")
         return None
 

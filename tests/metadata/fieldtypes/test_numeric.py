@@ -63,7 +63,7 @@ def test_integer_coerce(value: Any, stored: int) -> None:
     assert type(result) is int
 
 
-@pytest.mark.parametrize("value", [True, False, 3.5, Decimal("0.1"), "3.5", "1,000", "twelve", "1e3", [1], {"n": 1}])
+@pytest.mark.parametrize("value", [True, False, 3.5, Decimal("0.1"), "3.5", "1,5", "1,00", "twelve", "1e3", [1], {"n": 1}])
 def test_integer_coerce_refuses(value: Any) -> None:
     assert coerce_error("integer", value).code == "type"
 
@@ -225,3 +225,17 @@ def test_decimal_json_schema_is_a_string(type_name: str) -> None:
 )
 def test_summary_shows_the_default(type_name: str, default: Any, summary: str) -> None:
     assert get_field_type(type_name).summary(make_field(type_name, default=default)) == summary
+
+
+@pytest.mark.parametrize(("type_name", "text", "stored"), [
+    ("integer", "1,000", 1000), ("integer", "-12,345,678", -12345678),
+    ("decimal", "1,234.56", Decimal("1234.56")), ("currency", "12,000", Decimal("12000.00")),
+])
+def test_thousands_separators_in_groups_of_three_are_understood(type_name: str, text: str, stored: object) -> None:
+    assert coerce(type_name, text) == stored
+
+
+@pytest.mark.parametrize("text", ["1,5", "1.234,56", "12,34", "1,2345"])
+def test_a_comma_that_may_be_a_decimal_comma_is_refused_not_guessed(text: str) -> None:
+    error = coerce_error("decimal", text)
+    assert error.message == f"'{text}' is not a number: use '.' as the decimal point (e.g. 1.5)"
