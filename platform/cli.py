@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import OperationalError
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from xrm.context import Context
 from xrm.db import database_exists, display_url, make_engine

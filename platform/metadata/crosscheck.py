@@ -8,7 +8,6 @@ file that declares the object (fields keep their position in the document).
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from sqlalchemy import ForeignKeyConstraint, MetaData, UniqueConstraint
 
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
-from xrm.metadata.identifiers import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH, SYSTEM_COLUMNS, identifier_problem
+from xrm.metadata.identifiers import SYSTEM_COLUMNS, identifier_problem, is_well_formed
 from xrm.metadata.loader import MANIFEST
 from xrm.metadata.model import Entity, ListView, Role, Workflow
 from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
@@ -152,16 +151,11 @@ def check_unique_names(scope: Scope) -> Iterator[PackProblem]:
                                expected="a name no installed pack uses", found=item.obj.name)
 
 
-def _schema_accepts(name: str) -> bool:
-    return len(name) <= MAX_IDENTIFIER_LENGTH and re.search(IDENTIFIER_PATTERN, name) is not None
-
-
 def check_reserved_names(scope: Scope) -> Iterator[PackProblem]:
     """Well-formed names that are still reserved (keywords, system columns, the xrm_ prefix)."""
     def reserved(file: str, path: JsonPath, name: str, extra: frozenset[str] = frozenset()) -> Iterator[PackProblem]:
-        # what the JSON Schema already rejected is reported there; this catches reserved names and
-        # what its pattern lets through (Python's `$` also matches before a final newline)
-        if _schema_accepts(name) and (problem := identifier_problem(name, extra_reserved=extra)):
+        # malformed names are the JSON Schema's to report; this catches well-formed but reserved ones
+        if is_well_formed(name) and (problem := identifier_problem(name, extra_reserved=extra)):
             yield _problem(file, path, problem, found=name)
 
     for item in scope.entities:

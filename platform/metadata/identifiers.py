@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
-IDENTIFIER_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
 MAX_IDENTIFIER_LENGTH: Final = 63  # PostgreSQL's NAMEDATALEN - 1
 
-#: For ``fullmatch``: ``$`` in IDENTIFIER_PATTERN also matches before a final newline.
+#: Used with ``fullmatch``: a ``$`` would also match before a final newline.
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 #: Columns every entity table has; a pack may not declare fields with these names.

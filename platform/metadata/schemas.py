@@ -39,7 +39,7 @@ def shipped_schema(name: str) -> dict[str, Any]:
 def complete_field_schema() -> dict[str, Any]:
     """The field schema with every registered type's own properties added."""
     schema = copy.deepcopy(shipped_schema("field"))
-    schema["properties"]["type"] = {"enum": list(field_type_names()), "x-expected": "a field type name"}
+    schema["properties"]["type"] = {"enum": list(field_type_names()), "x-kind": "field_type"}
     schema["allOf"] = [
         {
             "if": {"properties": {"type": {"const": ft.name}}, "required": ["type"]},
@@ -133,11 +133,10 @@ def _problem(error: ValidationError, file: str, message: str, *, path=None, **de
 
 
 def _on_required(error: ValidationError, file: str) -> Iterator[PackProblem]:
-    missing = error.message.split("'")[1] if "'" in error.message else error.validator_value
-    owner = ""
-    if "allOf" in error.schema_path and isinstance(error.instance, dict):
-        owner = f" for field type '{error.instance.get('type')}'"
-    yield _problem(error, file, f"missing property '{missing}'{owner}", expected=f"the property '{missing}'")
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    owner = f" for field type '{instance.get('type')}'" if "allOf" in error.schema_path else ""
+    for missing in (name for name in error.validator_value if name not in instance):
+        yield _problem(error, file, f"missing property '{missing}'{owner}", expected=f"the property '{missing}'")
 
 
 def _allowed_properties(error: ValidationError) -> set[str]:
@@ -176,8 +175,7 @@ def _on_enum(error: ValidationError, file: str) -> Iterator[PackProblem]:
     allowed = [error.validator_value] if error.validator == "const" else error.validator_value
     options = [str(o) for o in allowed]
     found = error.instance
-    what = error.schema.get("x-expected")
-    if what == "a field type name":
+    if error.schema.get("x-kind") == "field_type":
         message = f"unknown field type '{found}'"
     else:
         message = f"{json.dumps(found)} is not an allowed value"
@@ -190,7 +188,7 @@ def _on_enum(error: ValidationError, file: str) -> Iterator[PackProblem]:
 
 def _on_pattern(error: ValidationError, file: str) -> Iterator[PackProblem]:
     expected = error.schema.get("x-expected") or f"text matching {error.validator_value}"
-    problem = identifier_problem(error.instance) if "name of" in expected else None
+    problem = identifier_problem(error.instance) if error.schema.get("x-kind") == "identifier" else None
     yield _problem(error, file, problem or f"{json.dumps(error.instance)} is not valid here",
                    expected=expected, found=json.dumps(error.instance))
 
@@ -211,7 +209,7 @@ def _on_size(error: ValidationError, file: str) -> Iterator[PackProblem]:
         "uniqueItems": "each item once",
     }
     expected = limits[error.validator]
-    is_name = "name of" in str(error.schema.get("x-expected", ""))
+    is_name = error.schema.get("x-kind") == "identifier"
     if error.validator == "maxLength" and is_name and (problem := identifier_problem(error.instance)):
         yield _problem(error, file, problem, expected=expected)
         return

@@ -216,8 +216,6 @@ def test_view_clashing_with_another_installed_packs_view() -> None:
     [
         ("xrm_things", "'xrm_things' starts with 'xrm_', which is reserved for the platform"),
         ("in", "'in' is a keyword of the expression language and cannot be used as a name"),
-        ("lead\n", "'lead\n' is not a valid name: use lowercase letters, digits and '_', starting with a letter "
-                   "(e.g. 'close_date')"),
     ],
 )
 def test_reserved_entity_name(name: str, message: str) -> None:
@@ -225,7 +223,7 @@ def test_reserved_entity_name(name: str, message: str) -> None:
     assert (problem.file, problem.path, problem.message, problem.found) == ("entities/x.json", "$.name", message, name)
 
 
-@pytest.mark.parametrize("name", ["Lead", "1lead", "x" * 64, "le-ad"])
+@pytest.mark.parametrize("name", ["Lead", "1lead", "x" * 64, "le-ad", "lead\n"])
 def test_names_the_schema_rejects_are_not_reported_again(name: str) -> None:
     the_scope = scope(entities=[entity(name, field(name))], views=[ListView(name, "lead", "L", ("a",))])
     assert run(check_reserved_names, the_scope) == []

@@ -80,7 +80,7 @@ def test_shipped_field_schema_leaves_types_to_the_registry() -> None:
 def test_complete_field_schema_lists_every_registered_type() -> None:
     schema = complete_field_schema()
     Draft202012Validator.check_schema(schema)
-    assert schema["properties"]["type"] == {"enum": list(field_type_names()), "x-expected": "a field type name"}
+    assert schema["properties"]["type"] == {"enum": list(field_type_names()), "x-kind": "field_type"}
     assert schema["unevaluatedProperties"] is False
     assert [rule["if"]["properties"]["type"]["const"] for rule in schema["allOf"]] == list(field_type_names())
 
@@ -259,7 +259,7 @@ def test_document_that_is_not_an_object() -> None:
         ("manifest", {"name": "p", "version": "1.0", "label": "P", "rules": ["/etc/x.rules"]}, "$.rules[0]",
          '"/etc/x.rules" is not valid here', "a pattern inside the pack folder ending in .rules, e.g. rules/*.rules", '"/etc/x.rules"'),
         ("entity", entity({"name": "a", "type": "picklist", "options": [{"value": "x", "color": "red"}]}),
-         "$.fields[0].options[0].color", '"red" is not valid here', "text matching ^#[0-9a-fA-F]{6}$", '"red"'),
+         "$.fields[0].options[0].color", '"red" is not valid here', "a colour like #1f77b4", '"red"'),
     ],
 )
 def test_pattern(kind: str, document: dict, path: str, message: str, expected: str, found: str) -> None:
@@ -360,3 +360,13 @@ def test_const_violation_names_the_one_allowed_value(restore_field_types: None) 
     problem = only_problem("entity", entity({"name": "a", "type": "moded", "mode": "loose"}))
     assert problem.path == "$.fields[0].mode"
     assert problem.expected == "fixed"
+
+
+@pytest.mark.parametrize(("kind", "document", "path"), [
+    ("manifest", {"name": "crm\n", "version": "1.0", "label": "CRM"}, "$.name"),
+    ("manifest", {"name": "crm", "version": "1.0\n", "label": "CRM"}, "$.version"),
+    ("entity", {"name": "lead", "label": "L", "fields": [{"name": "s", "type": "picklist", "options": [{"value": "new\n"}]}]},
+     "$.fields[0].options[0].value"),
+])
+def test_patterns_refuse_a_trailing_newline(kind: str, document: dict, path: str) -> None:
+    assert [p.path for p in schema_problems(kind, document, FILE)] == [path]

@@ -54,10 +54,11 @@ OPTION_SCHEMA = {
         "required": ["value"],
         "additionalProperties": False,
         "properties": {
-            "value": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_]*$", "maxLength": 63},
+            "value": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_]*$(?!\\n)", "maxLength": 63,
+                      "x-expected": "a value of lowercase letters, digits and '_', e.g. 'closed_won'"},
             "label": {"type": "string", "minLength": 1},
             "order": {"type": "integer"},
-            "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+            "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$(?!\\n)", "x-expected": "a colour like #1f77b4"},
             "active": {"type": "boolean"},
         },
     },

@@ -35,7 +35,7 @@ class FormulaType(_ComputedBase):
         "returns": {"enum": list(FORMULA_RESULT_TYPES)},
         "precision": {"type": "integer", "minimum": 1, "maximum": 38},
         "scale": {"type": "integer", "minimum": 0, "maximum": 18},
-        "currency_code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "currency_code": {"type": "string", "pattern": "^[A-Z]{3}$(?!\\n)", "x-expected": "a currency code like EUR"},
     }
     required_options = ("expression", "returns")
 
@@ -62,7 +62,7 @@ class FormulaType(_ComputedBase):
         return get_field_type("long_text") if field.returns in (None, "text") else self.result_type(field)
 
 
-_AUTONUMBER_FORMAT = re.compile(r"^[^{}]*\{(0+)\}[^{}]*$")
+_AUTONUMBER_FORMAT = re.compile(r"^[^{}\n]*\{(0+)\}[^{}\n]*$(?!\n)")
 
 
 @register_field_type
@@ -72,7 +72,8 @@ class AutonumberType(_ComputedBase):
     name = "autonumber"
     label = "Auto number"
     value_type = "text"
-    options_schema = {"format": {"type": "string", "pattern": _AUTONUMBER_FORMAT.pattern, "maxLength": 40}}
+    options_schema = {"format": {"type": "string", "pattern": _AUTONUMBER_FORMAT.pattern, "maxLength": 40,
+                                 "x-expected": "a format with one group of zeros, like CASE-{00000}"}}
     required_options = ("format",)
 
     def column_type(self, field: Field) -> TypeEngine[Any]:

@@ -134,7 +134,7 @@ class CurrencyType(_DecimalBase):
     label = "Currency amount"
     options_schema = {
         **_DecimalBase.options_schema,
-        "currency_code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "currency_code": {"type": "string", "pattern": "^[A-Z]{3}$(?!\\n)", "x-expected": "a currency code like EUR"},
     }
 
     def display(self, value: Any, field: Field) -> str:
