@@ -261,6 +261,10 @@ def check_constraint_names(scope: Scope) -> Iterator[PackProblem]:
     ``total`` would both want ``ix_order_line_total``.
     """
     taken: dict[str, str] = {}
+    everything = [*scope.installed.entities.values(), *(item.obj for item in scope.entities)]
+    for entity in everything:  # tables share one namespace with indexes (and PostgreSQL's <table>_pkey)
+        taken.setdefault(entity.table_name, f"table {entity.table_name}")
+        taken.setdefault(f"{entity.table_name}_pkey", f"primary key of {entity.table_name}")
     for entity in scope.installed.entities.values():
         for name, what in _constraint_names(entity):
             taken.setdefault(name, what)

@@ -31,6 +31,8 @@ LANGUAGE_KEYWORDS: Final = frozenset(
 
 #: Prefix of the platform's own tables; entities may not take it.
 PLATFORM_TABLE_PREFIX: Final = "xrm_"
+#: Prefixes the databases keep for themselves (SQLite refuses sqlite_ tables; pg_ is PostgreSQL's).
+DATABASE_PREFIXES: Final = ("sqlite_", "pg_")
 
 
 def identifier_problem(name: object, *, extra_reserved: frozenset[str] = frozenset()) -> str | None:
@@ -48,6 +50,8 @@ def identifier_problem(name: object, *, extra_reserved: frozenset[str] = frozens
         )
     if name.startswith(PLATFORM_TABLE_PREFIX):
         return f"'{name}' starts with '{PLATFORM_TABLE_PREFIX}', which is reserved for the platform"
+    if name.startswith(DATABASE_PREFIXES):
+        return f"'{name}' starts with '{name.split('_')[0]}_', which the database reserves for itself"
     if name in LANGUAGE_KEYWORDS:
         return f"'{name}' is a keyword of the expression language and cannot be used as a name"
     if name in extra_reserved:

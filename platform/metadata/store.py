@@ -33,7 +33,9 @@ def save_pack(connection: Connection, pack: Pack, source: PackSource, context: C
         {"kind": kind, "name": document.data["name"], "definition": document.data}
         for kind, document in source.documents
     ] + [
-        {"kind": "rule_file", "name": rule_file.path, "definition": {"path": rule_file.path, "text": rule_file.text}}
+        # rule files are named per pack: two packs may both have rules/main.rules
+        {"kind": "rule_file", "name": f"{pack.name}/{rule_file.path}",
+         "definition": {"path": rule_file.path, "text": rule_file.text}}
         for rule_file in pack.rule_files
     ]
     if rows:

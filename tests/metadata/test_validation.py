@@ -109,6 +109,8 @@ def test_entity_name_clash_with_another_installed_pack(tmp_path: Path) -> None:
         ("1abc", "'1abc' is not a valid name: use lowercase letters, digits and '_', starting with a letter (e.g. 'close_date')"),
         ("in", "'in' is a keyword of the expression language and cannot be used as a name"),
         ("xrm_things", "'xrm_things' starts with 'xrm_', which is reserved for the platform"),
+        ("sqlite_things", "'sqlite_things' starts with 'sqlite_', which the database reserves for itself"),
+        ("pg_things", "'pg_things' starts with 'pg_', which the database reserves for itself"),
     ],
 )
 def test_invalid_entity_names(tmp_path: Path, name: str, message: str) -> None:
@@ -214,3 +216,30 @@ def test_invalid_optional_properties_are_left_out_so_the_rest_is_still_checked(t
         ("views/people.json", "$.sort[0].direction"),
         ("views/people.json", "$.columns[0]"),
     ]
+
+
+def test_an_index_named_like_a_table_is_reported(tmp_path: Path) -> None:
+    tiny = copy_pack(tmp_path, FIXTURES_DIR / "packs" / "tiny")
+    (tiny / "entities" / "ix_company_founded.json").write_text(json.dumps({
+        "name": "ix_company_founded", "label": "Odd", "fields": [{"name": "x", "type": "integer"}],
+    }))
+    found = [(p.file, p.message) for p in validate_pack(tiny).problems]
+    assert ("entities/company.json",
+            "the index on company(founded) would be named 'ix_company_founded', like the table ix_company_founded") in found
+
+
+def test_two_packs_may_ship_rule_files_of_the_same_name(sqlite_url: str, tmp_path: Path) -> None:
+    from xrm.context import Context
+    from xrm.db import make_engine
+    from xrm.metadata.installer import install_pack
+    from xrm.migrate import upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    for name in ("one", "two"):
+        pack = tmp_path / name
+        (pack / "rules").mkdir(parents=True)
+        (pack / "pack.json").write_text(json.dumps({"name": name, "version": "1.0", "label": name}))
+        (pack / "rules" / "main.rules").write_text("# rules\n")
+        install_pack(engine, pack, Context(actor="t", source="cli"))
+    engine.dispose()
