@@ -34,7 +34,7 @@ def test_validate_broken_pack_prints_file_path_and_hint() -> None:
     assert result.exit_code == 1
     assert "entities/ticket.json $.fields[1].type: unknown field type 'picklst'" in result.output
     assert "did you mean 'picklist'?" in result.output
-    assert "Pack broken is not valid: 25 errors, 3 warnings." in result.output
+    assert "Pack broken is not valid: 24 errors, 4 warnings." in result.output
 
 
 def test_validate_json_output() -> None:

@@ -41,16 +41,21 @@ def read_pack(root: Path) -> PackSource:
     if manifest is None:
         problems.append(PackProblem(MANIFEST, f"the pack has no {MANIFEST}", expected="a manifest with name, version and label"))
     documents = []
+    resolved_root = root.resolve()
     for path in sorted(root.rglob("*.json")):
         relative = path.relative_to(root).as_posix()
-        if relative == MANIFEST:
-            continue
+        if relative == MANIFEST or any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # editor and tool folders (.vscode/, .git/) are not the pack's
         kind = KIND_FOLDERS.get(relative.split("/")[0]) if relative.count("/") == 1 else None
         if kind is None:
             problems.append(PackProblem(
-                relative, "this file is not part of any pack file kind and would be ignored",
-                expected="JSON files in " + ", ".join(f"{folder}/" for folder in KIND_FOLDERS),
+                relative, "this file is not part of any pack file kind, so it is ignored",
+                expected="JSON files in " + ", ".join(f"{folder}/" for folder in KIND_FOLDERS), severity="warning",
             ))
+            continue
+        if not path.is_file() or not path.resolve().is_relative_to(resolved_root):
+            problems.append(PackProblem(relative, "not a file inside the pack folder (a folder, or a link to outside)",
+                                        expected="a JSON file"))
             continue
         documents.append((kind, read_json(path, relative)))
     rule_files, rule_problems = _read_rule_files(root, manifest)

@@ -106,10 +106,27 @@ def test_stray_json_file_is_reported_and_not_read(tmp_path: Path, stray: str) ->
     root = make_pack(tmp_path, {"pack.json": manifest(), "entities/a.json": {"name": "a"}, stray: "not even JSON"})
     source = read_pack(root)
     [problem] = source.problems
-    assert (problem.file, problem.message, problem.expected) == (
-        stray, "this file is not part of any pack file kind and would be ignored", STRAY_EXPECTED,
+    assert (problem.file, problem.message, problem.expected, problem.severity) == (
+        stray, "this file is not part of any pack file kind, so it is ignored", STRAY_EXPECTED, "warning",
     )
     assert [doc.file for _, doc in source.documents] == ["entities/a.json"]
+
+
+def test_dot_folders_are_not_the_packs(tmp_path: Path) -> None:
+    root = make_pack(tmp_path, {"pack.json": manifest(), ".vscode/settings.json": {}, "entities/.old/a.json": "x"})
+    assert read_pack(root).problems == ()
+
+
+def test_json_link_to_outside_the_pack_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.json"
+    outside.write_text('{"name": "a"}')
+    root = make_pack(tmp_path / "p", {"pack.json": manifest()})
+    (root / "entities").mkdir()
+    (root / "entities" / "a.json").symlink_to(outside)
+    (root / "entities" / "b.json").mkdir()
+    source = read_pack(root)
+    assert [(p.file, p.severity) for p in source.problems] == [("entities/a.json", "error"), ("entities/b.json", "error")]
+    assert source.documents == ()
 
 
 def test_files_that_are_not_json_are_ignored_silently(tmp_path: Path) -> None:
