@@ -7,8 +7,11 @@ back from the database, so the two can never disagree.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
+from types import MappingProxyType
 from typing import Any
 
+from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import (
     Entity,
     EntityPermission,
@@ -51,8 +54,18 @@ def build_field(doc: Document) -> Field:
         scale=doc.get("scale"), currency_code=doc.get("currency_code"),
         options=tuple(sorted(options, key=lambda o: o.order)),
         target=doc.get("target"), on_delete=doc.get("on_delete"), expression=doc.get("expression"),
-        returns=doc.get("returns"), format=doc.get("format"),
+        returns=doc.get("returns"), format=doc.get("format"), description=doc.get("description"),
+        settings=MappingProxyType(_own_settings(doc)),
     )
+
+
+_MODELLED = frozenset(f.name for f in fields(Field))
+
+
+def _own_settings(doc: Document) -> dict[str, Any]:
+    """The field type's own properties that ``Field`` has no attribute for."""
+    field_type = get_field_type(doc["type"])
+    return {key: doc[key] for key in field_type.options_schema if key in doc and key not in _MODELLED}
 
 
 def default_display_field(fields: tuple[Field, ...]) -> str:

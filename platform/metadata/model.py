@@ -1,6 +1,6 @@
 """The entity model: frozen dataclasses that every layer above metadata works with.
 
-Packs and the database hold metadata as JSON documents; ``xrm.metadata.build``
+Packs and the database hold metadata as JSON documents; ``xrm.metadata.builder``
 turns a validated document into these objects.  Nothing outside
 ``xrm.metadata`` should read the raw documents.
 """
@@ -52,6 +52,9 @@ class Field:
     expression: str | None = None
     returns: str | None = None
     format: str | None = None
+    description: str | None = None
+    #: A field type's own properties that have no attribute above (types registered by extensions).
+    settings: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 
     def option(self, value: str) -> PicklistOption | None:
         """The picklist option stored as ``value``, if any."""

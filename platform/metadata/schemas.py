@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 
 from xrm.metadata.fieldtypes import field_type_names, field_types, get_field_type
+from xrm.metadata.fieldtypes.registry import generation as registry_generation
 from xrm.metadata.identifiers import identifier_problem
 from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
 from xrm.metadata.suggest import did_you_mean
@@ -51,8 +52,13 @@ def complete_field_schema() -> dict[str, Any]:
     return schema
 
 
-@cache
 def _registry() -> Registry:
+    return _registry_for(registry_generation())
+
+
+@cache
+def _registry_for(generation: int) -> Registry:
+    """The schema registry as of one generation of the field type registry."""
     resources_ = [
         (_schema_uri(name), Resource.from_contents(shipped_schema(name)))
         for name in ("defs", *KINDS) if name != "field"
@@ -61,17 +67,21 @@ def _registry() -> Registry:
     return Registry().with_resources(resources_)
 
 
-@cache
 def validator_for(kind: str) -> Draft202012Validator:
-    """A cached validator for one pack file kind."""
-    schema = _registry().get_or_retrieve(_schema_uri(kind)).value.contents
-    return Draft202012Validator(schema, registry=_registry())
+    """A validator for one pack file kind, rebuilt when a field type was registered since."""
+    return _validator_for(kind, registry_generation())
+
+
+@cache
+def _validator_for(kind: str, generation: int) -> Draft202012Validator:
+    registry = _registry_for(generation)
+    return Draft202012Validator(registry.get_or_retrieve(_schema_uri(kind)).value.contents, registry=registry)
 
 
 def clear_schema_cache() -> None:
-    """Forget compiled schemas (after the field type registry changed)."""
-    _registry.cache_clear()
-    validator_for.cache_clear()
+    """Forget compiled schemas (they also follow the field type registry by themselves)."""
+    _registry_for.cache_clear()
+    _validator_for.cache_clear()
 
 
 def schema_errors(kind: str, document: Any, file: str) -> list[tuple[JsonPath, PackProblem]]:

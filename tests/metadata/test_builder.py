@@ -227,3 +227,26 @@ def test_documents_read_back_from_json_build_the_same_objects() -> None:
         document = json.loads(path.read_text(encoding="utf-8"))
         stored = json.loads(json.dumps(document))
         assert build_entity(stored, "tiny") == next(e for e in pack.entities if e.name == document["name"])
+
+
+def test_field_description_and_a_registered_types_own_properties_reach_the_model(restore_field_types: None) -> None:
+    from sqlalchemy import Integer
+
+    from xrm.metadata.fieldtypes import FieldType, register_field_type
+    from xrm.metadata.schemas import schema_problems
+
+    @register_field_type
+    class StarsType(FieldType):
+        name = "stars"
+        label = "Stars"
+        value_type = "integer"
+        options_schema = {"max_stars": {"type": "integer", "minimum": 1}}
+
+        def column_type(self, field):  # noqa: ANN001, ANN202
+            return Integer()
+
+    doc = {"name": "rating", "type": "stars", "max_stars": 5, "description": "How good"}
+    entity_doc = {"name": "review", "label": "Review", "fields": [doc]}
+    assert schema_problems("entity", entity_doc, "entities/review.json") == []  # registered after earlier validations
+    field = build_field(doc)
+    assert (field.description, dict(field.settings)) == ("How good", {"max_stars": 5})

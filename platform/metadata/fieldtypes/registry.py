@@ -6,6 +6,8 @@ from xrm.errors import XrmError
 from xrm.metadata.fieldtypes.base import FieldType
 
 _FIELD_TYPES: dict[str, FieldType] = {}
+#: Moves on every change, so what is derived from the registry (the JSON Schemas) can tell it is stale.
+_generation = 0
 
 
 class UnknownFieldType(XrmError):
@@ -20,12 +22,24 @@ def register_field_type(field_type: type[FieldType]) -> type[FieldType]:
     if name in _FIELD_TYPES:
         raise ValueError(f"field type {name!r} is already registered by {type(_FIELD_TYPES[name]).__name__}")
     _FIELD_TYPES[name] = field_type()
+    _changed()
     return field_type
+
+
+def _changed() -> None:
+    global _generation
+    _generation += 1
+
+
+def generation() -> int:
+    """A number that changes whenever a field type is registered or removed."""
+    return _generation
 
 
 def unregister_field_type(name: str) -> None:
     """Remove a registration (for tests that add a type and restore the registry)."""
-    _FIELD_TYPES.pop(name, None)
+    if _FIELD_TYPES.pop(name, None) is not None:
+        _changed()
 
 
 def get_field_type(name: str) -> FieldType:
