@@ -10,93 +10,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from dataclasses import field as dataclass_field
-from typing import Any, Generic, TypeVar
+from dataclasses import replace
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 from sqlalchemy import ForeignKeyConstraint, MetaData, UniqueConstraint
 
-from xrm.metadata.catalog import Catalog
+from xrm.metadata.check_scope import Located, Scope, problem_at, unknown_field
+from xrm.metadata.expression_checks import check_expressions, formula_cycles
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
 from xrm.metadata.identifiers import SYSTEM_COLUMNS, identifier_problem, is_well_formed
 from xrm.metadata.loader import MANIFEST
-from xrm.metadata.model import Entity, ListView, Role, Workflow
-from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
+from xrm.metadata.model import Entity, Workflow
+from xrm.metadata.problems import JsonPath, PackProblem
 from xrm.metadata.suggest import did_you_mean
 from xrm.metadata.tables import entity_table
-from xrm.rules.expr import ExpressionError, check_expression
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Located(Generic[T]):
-    """An object built from a pack file, with the file it came from."""
-
-    obj: T
-    file: str
-    #: For entities: where each built field sits in the file's ``fields`` list.
-    positions: tuple[int, ...] = ()
-
-    def field_path(self, index: int) -> JsonPath:
-        return ("fields", self.positions[index] if index < len(self.positions) else index)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the checks see: the pack's objects and the catalog of installed packs."""
-
-    pack_name: str
-    manifest: Mapping[str, Any]
-    entities: tuple[Located[Entity], ...]
-    views: tuple[Located[ListView], ...]
-    workflows: tuple[Located[Workflow], ...]
-    roles: tuple[Located[Role], ...]
-    installed: Catalog
-    #: Names declared by files too broken to build; known, so they raise no "unknown" errors.
-    unbuilt_entities: frozenset[str] = frozenset()
-    #: Per entity, fields left out of the build for schema errors (also known).
-    broken_fields: Mapping[str, frozenset[str]] = dataclass_field(default_factory=dict)
-
-    #: Entities whose fields have errors: expressions over them are checked once those are fixed.
-    unready_entities: frozenset[str] = frozenset()
-
-    def has_field(self, entity: Entity, name: str) -> bool:
-        """True when ``entity`` declares ``name`` (even in a field too broken to build)."""
-        return entity.field(name) is not None or name in self.broken_fields.get(entity.name, ())
-
-    @property
-    def dependencies(self) -> frozenset[str]:
-        return frozenset(self.manifest.get("depends_on") or {})
-
-    @property
-    def all_entities(self) -> dict[str, Entity]:
-        """The entities this pack may use: its own and those of the packs it depends on."""
-        visible = {n: e for n, e in self.installed.entities.items() if e.pack in self.dependencies}
-        return {**visible, **{e.obj.name: e.obj for e in self.entities}}
-
-    @property
-    def known_entity_names(self) -> set[str]:
-        return set(self.all_entities) | self.unbuilt_entities
-
-    @property
-    def all_role_names(self) -> set[str]:
-        visible = {name for name in self.installed.roles if self.installed.owner("role", name) in self.dependencies}
-        return visible | {r.obj.name for r in self.roles}
-
-
-def _problem(file: str, path: JsonPath, message: str, **details: Any) -> PackProblem:
-    return PackProblem(file, message, path=format_json_path(path), **details)
-
-
-def _unknown_field(file: str, path: JsonPath, name: str, entity: Entity, *, also: frozenset[str] = frozenset()) -> PackProblem:
-    candidates = [*entity.field_names, *also]
-    return _problem(
-        file, path, f"entity '{entity.name}' has no field '{name}'", found=name,
-        expected=f"a field of {entity.name}", hint=did_you_mean(name, candidates),
-    )
 
 
 def check_dependencies(scope: Scope) -> Iterator[PackProblem]:
@@ -104,17 +32,17 @@ def check_dependencies(scope: Scope) -> Iterator[PackProblem]:
     for name, spec in (scope.manifest.get("depends_on") or {}).items():
         path = ("depends_on", name)
         if name == scope.pack_name:
-            yield _problem(MANIFEST, path, "a pack cannot depend on itself")
+            yield problem_at(MANIFEST, path, "a pack cannot depend on itself")
             continue
         try:
             wanted = SpecifierSet(spec)
         except InvalidSpecifier:
-            yield _problem(MANIFEST, path, f"'{spec}' is not a version specifier",
+            yield problem_at(MANIFEST, path, f"'{spec}' is not a version specifier",
                            expected="something like \">=1.0\" or \">=1.2,<2\"", found=spec)
             continue
         installed = scope.installed.packs.get(name)
         if installed is None:
-            yield _problem(
+            yield problem_at(
                 MANIFEST, path, f"this pack needs pack '{name}', which is not installed",
                 expected=f"pack {name} {spec} installed first", found="not installed",
                 hint=did_you_mean(name, scope.installed.packs)
@@ -122,7 +50,7 @@ def check_dependencies(scope: Scope) -> Iterator[PackProblem]:
                 code="missing_dependency",
             )
         elif Version(installed.version) not in wanted:
-            yield _problem(MANIFEST, path, f"this pack needs {name} {spec}, but {name} {installed.version} is installed",
+            yield problem_at(MANIFEST, path, f"this pack needs {name} {spec}, but {name} {installed.version} is installed",
                            expected=f"{name} {spec}", found=installed.version)
 
 
@@ -132,7 +60,7 @@ def _duplicates(items: list[tuple[str, str]], kind: str, file_path: Callable[[st
         if count > 1:
             files = sorted({file for n, file in items if n == name})
             file, path = file_path(name)
-            yield _problem(file, path, f"{kind} '{name}' is declared {count} times", found=", ".join(files),
+            yield problem_at(file, path, f"{kind} '{name}' is declared {count} times", found=", ".join(files),
                            expected="each name once")
 
 
@@ -147,7 +75,7 @@ def check_unique_names(scope: Scope) -> Iterator[PackProblem]:
         for item in located:
             owner = scope.installed.owner(kind, item.obj.name)
             if owner is not None and owner != scope.pack_name:
-                yield _problem(item.file, ("name",), f"{kind} '{item.obj.name}' already exists in installed pack '{owner}'",
+                yield problem_at(item.file, ("name",), f"{kind} '{item.obj.name}' already exists in installed pack '{owner}'",
                                expected="a name no installed pack uses", found=item.obj.name)
 
 
@@ -156,7 +84,7 @@ def check_reserved_names(scope: Scope) -> Iterator[PackProblem]:
     def reserved(file: str, path: JsonPath, name: str, extra: frozenset[str] = frozenset()) -> Iterator[PackProblem]:
         # malformed names are the JSON Schema's to report; this catches well-formed but reserved ones
         if is_well_formed(name) and (problem := identifier_problem(name, extra_reserved=extra)):
-            yield _problem(file, path, problem, found=name)
+            yield problem_at(file, path, problem, found=name)
 
     for item in scope.entities:
         yield from reserved(item.file, ("name",), item.obj.name)
@@ -177,21 +105,21 @@ def check_entities(scope: Scope) -> Iterator[PackProblem]:
         for index, field in enumerate(entity.fields):
             path = item.field_path(index)
             if field.name in seen:
-                yield _problem(file, (*path, "name"), f"field '{field.name}' is declared twice in entity '{entity.name}'",
+                yield problem_at(file, (*path, "name"), f"field '{field.name}' is declared twice in entity '{entity.name}'",
                                expected="each field name once", found=field.name)
             seen.add(field.name)
             yield from _check_field(file, path, field, entity, known)
         if not scope.has_field(entity, entity.display_field) and entity.display_field != "id":
-            yield _unknown_field(file, ("display_field",), entity.display_field, entity)
+            yield unknown_field(file, ("display_field",), entity.display_field, entity)
         yield from _check_indexes(file, entity, scope)
         for index, rule in enumerate(entity.validations):
             for position, name in enumerate(rule.fields):
                 if not scope.has_field(entity, name):
-                    yield _unknown_field(file, ("validations", index, "fields", position), name, entity)
+                    yield unknown_field(file, ("validations", index, "fields", position), name, entity)
         names = Counter(rule.name for rule in entity.validations)
         for index, rule in enumerate(entity.validations):
             if names[rule.name] > 1:
-                yield _problem(file, ("validations", index, "name"), f"validation '{rule.name}' is declared twice",
+                yield problem_at(file, ("validations", index, "name"), f"validation '{rule.name}' is declared twice",
                                expected="each name once", found=rule.name)
                 names[rule.name] = 0
 
@@ -199,15 +127,15 @@ def check_entities(scope: Scope) -> Iterator[PackProblem]:
 def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mapping) -> Iterator[PackProblem]:  # noqa: ANN001
     field_type = get_field_type(field.type)
     for problem in field_type.check_definition(field, entity, known):
-        yield _problem(file, (*path, *problem.path), problem.message, expected=problem.expected,
+        yield problem_at(file, (*path, *problem.path), problem.message, expected=problem.expected,
                        found=problem.found, hint=problem.hint, code=problem.code)
     if (field.unique or field.indexed) and not field_type.indexable:
-        yield _problem(file, (*path, "unique" if field.unique else "indexed"),
+        yield problem_at(file, (*path, "unique" if field.unique else "indexed"),
                        f"a {field.type} field cannot be unique or indexed", found=field.type)
     if field.default is None:
         return
     if field_type.computed:
-        yield _problem(file, (*path, "default"), f"field '{field.name}' ({field.type}) is computed and cannot have a default",
+        yield problem_at(file, (*path, "default"), f"field '{field.name}' ({field.type}) is computed and cannot have a default",
                        found=repr(field.default))
         return
     try:
@@ -216,10 +144,10 @@ def _check_field(file: str, path: JsonPath, field, entity: Entity, known: Mappin
     except FieldValueError as exc:
         error = exc
     if error is not None:
-        yield _problem(file, (*path, "default"), f"default value does not fit field '{field.name}': {error.message}",
+        yield problem_at(file, (*path, "default"), f"default value does not fit field '{field.name}': {error.message}",
                        expected=f"a value of type {field.type}", found=json.dumps(field.default))
     elif field.options and isinstance(value, str) and value != field.default:  # people may type labels; packs name values
-        yield _problem(file, (*path, "default"), f"the default of '{field.name}' names a label; write the option value",
+        yield problem_at(file, (*path, "default"), f"the default of '{field.name}' names a label; write the option value",
                        expected=json.dumps(value), found=json.dumps(field.default))
 
 
@@ -231,9 +159,9 @@ def _check_indexes(file: str, entity: Entity, scope: Scope) -> Iterator[PackProb
             path = (key, position, *inner, offset)
             field = entity.field(name)
             if not scope.has_field(entity, name) and name not in SYSTEM_COLUMNS:
-                yield _unknown_field(file, path, name, entity, also=SYSTEM_COLUMNS)
+                yield unknown_field(file, path, name, entity, also=SYSTEM_COLUMNS)
             elif field is not None and not get_field_type(field.type).indexable:
-                yield _problem(file, path, f"a {field.type} field cannot be part of an index or unique constraint",
+                yield problem_at(file, path, f"a {field.type} field cannot be part of an index or unique constraint",
                                found=name)
 
 
@@ -272,7 +200,7 @@ def check_constraint_names(scope: Scope) -> Iterator[PackProblem]:
         for name, what in _constraint_names(item.obj):
             other = taken.setdefault(name, what)
             if other != what:
-                yield _problem(item.file, ("name",), f"the {what} would be named '{name}', like the {other}",
+                yield problem_at(item.file, ("name",), f"the {what} would be named '{name}', like the {other}",
                                expected="distinct index and constraint names", found=name,
                                hint="rename one of the two entities or fields")
 
@@ -286,19 +214,19 @@ def check_views(scope: Scope) -> Iterator[PackProblem]:
         entity = entities.get(view.entity)
         if entity is None:
             if view.entity not in scope.unbuilt_entities:
-                yield _problem(file, ("entity",), f"view '{view.name}' is on unknown entity '{view.entity}'",
+                yield problem_at(file, ("entity",), f"view '{view.name}' is on unknown entity '{view.entity}'",
                                found=view.entity, hint=did_you_mean(view.entity, entities), code="unknown_entity")
             continue
         for index, column in enumerate(view.columns):
             if not scope.has_field(entity, column) and column not in SYSTEM_COLUMNS:
-                yield _unknown_field(file, ("columns", index), column, entity, also=SYSTEM_COLUMNS)
+                yield unknown_field(file, ("columns", index), column, entity, also=SYSTEM_COLUMNS)
         for index, key in enumerate(view.sort):
             if not scope.has_field(entity, key.field) and key.field not in SYSTEM_COLUMNS:
-                yield _unknown_field(file, ("sort", index, "field"), key.field, entity, also=SYSTEM_COLUMNS)
+                yield unknown_field(file, ("sort", index, "field"), key.field, entity, also=SYSTEM_COLUMNS)
         if view.default:
             defaults[view.entity] += 1
             if defaults[view.entity] == 2:
-                yield _problem(file, ("default",), f"entity '{view.entity}' already has a default view",
+                yield problem_at(file, ("default",), f"entity '{view.entity}' already has a default view",
                                expected="one default view per entity")
 
 
@@ -311,36 +239,36 @@ def check_workflows(scope: Scope) -> Iterator[PackProblem]:
         entity = entities.get(flow.entity)
         if entity is None:
             if flow.entity not in scope.unbuilt_entities:
-                yield _problem(file, ("entity",), f"workflow '{flow.name}' is on unknown entity '{flow.entity}'",
+                yield problem_at(file, ("entity",), f"workflow '{flow.name}' is on unknown entity '{flow.entity}'",
                                found=flow.entity, hint=did_you_mean(flow.entity, entities), code="unknown_entity")
             continue
         field = entity.field(flow.field)
         if field is None:
             if not scope.has_field(entity, flow.field):
-                yield _unknown_field(file, ("field",), flow.field, entity)
+                yield unknown_field(file, ("field",), flow.field, entity)
             continue
         if field.type != "picklist":
-            yield _problem(file, ("field",), f"a workflow needs a picklist field; '{field.name}' is {field.type}",
+            yield problem_at(file, ("field",), f"a workflow needs a picklist field; '{field.name}' is {field.type}",
                            expected="a picklist field", found=field.type)
             continue
         values = [o.value for o in field.options]
         states = [s.name for s in flow.states]
         for index, state in enumerate(flow.states):
             if state.name not in values:
-                yield _problem(file, ("states", index, "name"),
+                yield problem_at(file, ("states", index, "name"),
                                f"state '{state.name}' is not a value of picklist '{entity.name}.{field.name}'",
                                expected="one of " + ", ".join(values), found=state.name,
                                hint=did_you_mean(state.name, values))
         for value in values:
             if value not in states:
-                yield _problem(file, ("states",), f"picklist value '{value}' of '{entity.name}.{field.name}' is not a state",
+                yield problem_at(file, ("states",), f"picklist value '{value}' of '{entity.name}.{field.name}' is not a state",
                                hint="records with this value would be stuck outside the workflow", severity="warning")
         if flow.initial not in states:
-            yield _problem(file, ("initial",), f"initial state '{flow.initial}' is not one of the states",
+            yield problem_at(file, ("initial",), f"initial state '{flow.initial}' is not one of the states",
                            expected="one of " + ", ".join(states), found=flow.initial,
                            hint=did_you_mean(flow.initial, states))
         elif field.option(field.default) is not None and field.default != flow.initial:
-            yield _problem(file, ("initial",),
+            yield problem_at(file, ("initial",),
                            f"initial state '{flow.initial}' differs from the default '{field.default}' of "
                            f"'{entity.name}.{field.name}'", hint="new records would start outside the initial state",
                            severity="warning")
@@ -355,28 +283,28 @@ def _check_transitions(
     for index, transition in enumerate(flow.transitions):
         path = ("transitions", index)
         if transition.name in seen:
-            yield _problem(file, (*path, "name"), f"transition '{transition.name}' is declared twice",
+            yield problem_at(file, (*path, "name"), f"transition '{transition.name}' is declared twice",
                            expected="each name once", found=transition.name)
         seen.add(transition.name)
         for position, source in enumerate(transition.sources):
             if source not in states:
-                yield _problem(file, (*path, "from", position), f"unknown state '{source}'",
+                yield problem_at(file, (*path, "from", position), f"unknown state '{source}'",
                                expected="one of " + ", ".join(states), found=source, hint=did_you_mean(source, states))
             elif source in final_states:
-                yield _problem(file, (*path, "from", position), f"state '{source}' is final: no transition leaves it",
+                yield problem_at(file, (*path, "from", position), f"state '{source}' is final: no transition leaves it",
                                found=source, hint="remove 'final' from the state, or this transition")
         if transition.target not in states:
-            yield _problem(file, (*path, "to"), f"unknown state '{transition.target}'",
+            yield problem_at(file, (*path, "to"), f"unknown state '{transition.target}'",
                            expected="one of " + ", ".join(states), found=transition.target,
                            hint=did_you_mean(transition.target, states))
         for position, role in enumerate(transition.roles):
             if role not in roles:
-                yield _problem(file, (*path, "roles", position), f"unknown role '{role}'",
+                yield problem_at(file, (*path, "roles", position), f"unknown role '{role}'",
                                expected="a role of this pack or of a pack it depends on", found=role,
                                hint=did_you_mean(role, roles))
         for position, name in enumerate(transition.requires):
             if not scope.has_field(entity, name):
-                yield _unknown_field(file, (*path, "requires", position), name, entity)
+                yield unknown_field(file, (*path, "requires", position), name, entity)
 
 
 def check_roles(scope: Scope) -> Iterator[PackProblem]:
@@ -389,97 +317,17 @@ def check_roles(scope: Scope) -> Iterator[PackProblem]:
             entity = entities.get(permission.entity)
             if entity is None:
                 if permission.entity not in scope.unbuilt_entities:
-                    yield _problem(file, path, f"role '{role.name}' grants on unknown entity '{permission.entity}'",
+                    yield problem_at(file, path, f"role '{role.name}' grants on unknown entity '{permission.entity}'",
                                    found=permission.entity, hint=did_you_mean(permission.entity, entities),
                                    code="unknown_entity")
                 continue
             for key in ("hidden_fields", "read_only_fields"):
                 for position, name in enumerate(getattr(permission, key)):
                     if not scope.has_field(entity, name):
-                        yield _unknown_field(file, (*path, key, position), name, entity)
+                        yield unknown_field(file, (*path, key, position), name, entity)
 
 
-def _expression_problems(
-    file: str, path: JsonPath, source: str, entity: Entity, scope: Scope, expected: str | None,
-) -> Iterator[PackProblem]:
-    try:
-        check_expression(source, entity, scope.all_entities, expected=expected)
-    except ExpressionError as error:
-        for problem in error.problems:
-            yield PackProblem(
-                file, problem.message, path=format_json_path(path), line=problem.line, column=problem.column,
-                expected=problem.expected, found=problem.found, hint=problem.hint, excerpt=problem.excerpt,
-                code="expression",
-            )
-
-
-def check_expressions(scope: Scope) -> Iterator[PackProblem]:
-    """Every expression parses and type-checks: validations, formulas, view filters, transition guards.
-
-    Formulas may read other formulas, also across lookups, but never
-    themselves through any chain: ``a = b + 1`` with ``b = a + 1`` is reported.
-    """
-    entities = {name: e for name, e in scope.all_entities.items() if name not in scope.unready_entities}
-    formula_reads: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
-    formula_places: dict[tuple[str, str], tuple[str, JsonPath]] = {}
-    for item in scope.entities:
-        entity = item.obj
-        if entity.name not in entities:
-            continue
-        for index, field in enumerate(entity.fields):
-            if field.expression:
-                expected = get_field_type(field.returns).value_type_of(field) if field.returns else None
-                path = (*item.field_path(index), "expression")
-                formula_places[(entity.name, field.name)] = (item.file, path)
-                try:
-                    formula_reads[(entity.name, field.name)] = check_expression(
-                        field.expression, entity, scope.all_entities, expected=expected).fields_used
-                except ExpressionError:
-                    yield from _expression_problems(item.file, path, field.expression, entity, scope, expected)
-        for index, rule in enumerate(entity.validations):
-            yield from _expression_problems(item.file, ("validations", index, "check"), rule.check, entity, scope,
-                                            "boolean")
-    for view in scope.views:
-        if view.obj.filter and view.obj.entity in entities:
-            yield from _expression_problems(view.file, ("filter",), view.obj.filter, entities[view.obj.entity],
-                                            scope, "boolean")
-    for flow in scope.workflows:
-        entity = entities.get(flow.obj.entity)
-        for index, transition in enumerate(flow.obj.transitions):
-            if transition.guard and entity is not None:
-                yield from _expression_problems(flow.file, ("transitions", index, "guard"), transition.guard, entity,
-                                                scope, "boolean")
-    for cycle in formula_cycles(formula_reads):
-        file, path = formula_places[cycle[0]]
-        chain = " → ".join(f"{e}.{f}" for e, f in (*cycle, cycle[0]))
-        yield _problem(file, path, f"formula '{cycle[0][1]}' depends on itself: {chain}",
-                       hint="a formula can read other formulas, but not through a loop back to itself",
-                       code="formula_cycle")
-
-
-def formula_cycles(reads: Mapping[tuple[str, str], frozenset[tuple[str, str]]]) -> list[list[tuple[str, str]]]:
-    """Each loop among formulas once, starting at its first formula in declaration order.
-
-    Example: ``{a: {b}, b: {a}, c: {c}}`` gives ``[[a, b], [c]]``.
-    """
-    cycles: list[list[tuple[str, str]]] = []
-    seen_in_cycle: set[tuple[str, str]] = set()
-    for start in reads:
-        if start in seen_in_cycle:
-            continue
-        stack: list[tuple[tuple[str, str], list[tuple[str, str]]]] = [(start, [start])]
-        while stack:
-            node, trail = stack.pop()
-            for nxt in sorted(reads.get(node, ())):
-                if nxt == start:
-                    cycles.append(trail)
-                    seen_in_cycle.update(trail)
-                    stack.clear()
-                    break
-                if nxt in reads and nxt not in trail:
-                    stack.append((nxt, [*trail, nxt]))
-    return cycles
-
+__all__ = ["CHECKS", "Located", "Scope", "check_expressions", "cross_check", "formula_cycles"]
 
 CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
     check_dependencies,
