@@ -30,8 +30,6 @@ from xrm.metadata.tables import constraint_name
 
 Document = Mapping[str, Any]
 
-_TEXT_TYPES = ("text", "email", "phone", "url", "autonumber", "picklist")
-
 
 def humanize(name: str) -> str:
     """``close_date`` → ``Close date``: the label when a pack gives none."""
@@ -70,7 +68,7 @@ def _own_settings(doc: Document) -> dict[str, Any]:
 
 def default_display_field(fields: tuple[Field, ...]) -> str:
     """The first text-like field names a record when the pack does not say which."""
-    return next((f.name for f in fields if f.type in _TEXT_TYPES), "id")
+    return next((f.name for f in fields if get_field_type(f.type).names_records), "id")
 
 
 def build_entity(doc: Document, pack: str) -> Entity:

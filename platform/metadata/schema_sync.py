@@ -16,6 +16,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Connection, Dialect, ForeignKeyConstraint, Index
 
+from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity
 from xrm.metadata.tables import field_foreign_keys, field_indexes, table_items
 
@@ -44,7 +45,8 @@ def creation_order(entities: Sequence[Entity]) -> list[Entity]:
             return  # a cycle: its foreign keys are added after the tables
         visiting.add(entity.name)
         for f in entity.fields:
-            target = f.target if f.type == "lookup" else None
+            reference = get_field_type(f.type).foreign_key_target(f)
+            target = reference[0] if reference else None
             if target in by_name and target != entity.name:
                 visit(by_name[target])
         visiting.discard(entity.name)

@@ -100,12 +100,3 @@ def load_catalog(connection: Connection) -> Catalog:
         packs=installed, entities=found["entity"], views=found["view"],
         workflows=found["workflow"], roles=found["role"], owners=owners,
     )
-
-
-def installed_rule_files(connection: Connection, pack: str) -> list[tuple[str, str]]:
-    """``(path, text)`` of the rule files a pack installed."""
-    query = select(metadata_documents.c.definition).where(
-        metadata_documents.c.pack == pack, metadata_documents.c.kind == "rule_file",
-        metadata_documents.c.layer == PACK_LAYER,
-    )
-    return [(d["path"], d["text"]) for (d,) in connection.execute(query)]

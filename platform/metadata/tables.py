@@ -100,7 +100,7 @@ def unique_constraints(entity: Entity) -> list[UniqueConstraint]:
     table = entity.table_name
     constraints: dict[tuple[str, ...], UniqueConstraint] = {}
     for field in entity.fields:
-        if field.unique or field.type == "autonumber":
+        if field.unique or get_field_type(field.type).unique_by_nature:
             constraints[(field.name,)] = UniqueConstraint(field.name, name=constraint_name("uq", table, [field.name]))
     for declared in entity.indexes:
         if declared.unique:

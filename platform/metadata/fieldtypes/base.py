@@ -53,6 +53,10 @@ class FieldType(ABC):
     computed: ClassVar[bool] = False
     #: Can back a unique constraint or an index (a JSON column cannot).
     indexable: ClassVar[bool] = True
+    #: Always unique, whatever the pack says (autonumbers).
+    unique_by_nature: ClassVar[bool] = False
+    #: Good at naming a record in links and lookups (the default display field is the first such field).
+    names_records: ClassVar[bool] = False
 
     @abstractmethod
     def column_type(self, field: Field) -> TypeEngine[Any]:

@@ -110,6 +110,7 @@ class PicklistType(_PicklistBase):
     name = "picklist"
     label = "Picklist"
     value_type = "text"
+    names_records = True
 
     def column_type(self, field: Field) -> TypeEngine[Any]:
         return String(63)
