@@ -57,6 +57,7 @@ class LongTextType(_TextBase):
     name = "long_text"
     label = "Long text"
     default_max_length = 0
+    names_records = False  # paragraphs make poor link text
     options_schema = {"max_length": {"type": "integer", "minimum": 1}}
 
     def max_length(self, field: Field) -> int | None:
