@@ -67,7 +67,7 @@ class LookupType(_ReferenceBase):
         return field.target, _ON_DELETE_SQL[self.on_delete(field)]
 
     def summary(self, field: Field) -> str:
-        return f"→ {field.target} (on delete: {self.on_delete(field).replace('_', ' ')})"
+        return f"on delete: {self.on_delete(field).replace('_', ' ')}"
 
     def check_definition(self, field: Field, entity: Entity, entities: Mapping[str, Entity]) -> Iterator[DefinitionProblem]:
         if field.target not in entities:
