@@ -40,7 +40,7 @@ def check_expressions(scope: Scope) -> Iterator[PackProblem]:
             continue
         for index, field in enumerate(entity.fields):
             if field.expression:
-                expected = get_field_type(field.returns).value_type_of(field) if field.returns else None
+                expected = get_field_type(field.type).value_type_of(field)  # a formula's: its result's type
                 path = (*item.field_path(index), "expression")
                 formula_places[(entity.name, field.name)] = (item.file, path)
                 try:

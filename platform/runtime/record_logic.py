@@ -46,7 +46,7 @@ def compile_entity_logic(entity: Entity, entities: Mapping[str, Entity]) -> Enti
     """Check and compile the entity's formulas and validations (pack validation already proved they check)."""
     formulas = {
         f.name: (f, check_expression(f.expression or "", entity, entities,
-                                     expected=get_field_type(f.returns or "text").value_type_of(f)))
+                                     expected=get_field_type(f.type).value_type_of(f)))
         for f in entity.fields if f.expression
     }
     validations = tuple(
@@ -103,7 +103,7 @@ def _as_stored(field: Field, value: Any) -> Any:
     """A formula's value as a column of its result type holds it (e.g. currency rounded to its scale)."""
     if value is None:
         return None
-    result_type = get_field_type(field.returns or "text")
+    result_type = get_field_type(field.type).result_type(field)
     stored = result_type.coerce(value, field)
     if stored is not None and (error := result_type.validate(stored, field)) is not None:
         raise error
