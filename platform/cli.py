@@ -116,8 +116,10 @@ def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], 
     for other in with_packs:
         report = validate_pack(other, catalog)
         if not report.ok:
-            _print_problems(report.problems)
-            raise click.ClickException(f"--with {other}: that pack has errors of its own")
+            errors.print(f"note: --with {other} has {_count(report.errors, 'error')} of its own "
+                         f"(validate it alone to see them), so it does not count as installed",
+                         soft_wrap=True, markup=False)
+            continue
         catalog = catalog.with_pack(report.pack)
     report = validate_pack(path, catalog)
     if as_json:

@@ -87,3 +87,11 @@ def test_schema_export_writes_complete_field_schema(tmp_path: Path) -> None:
     field_schema = json.loads((tmp_path / "field.schema.json").read_text())
     assert "picklist" in field_schema["properties"]["type"]["enum"]
     assert field_schema["unevaluatedProperties"] is False
+
+
+def test_with_a_broken_pack_still_checks_the_pack_itself() -> None:
+    result = run("pack", "validate", str(PACKS_DIR / "service"), "--no-database",
+                 "--with", str(FIXTURES_DIR / "packs" / "broken"))
+    assert result.exit_code == 1
+    assert "--with" in result.output and "24 errors of its own" in result.output
+    assert "this pack needs pack 'crm', which is not installed" in result.output
