@@ -111,54 +111,6 @@ def test_system_columns_are_the_columns_every_table_gets() -> None:
     assert {c.name for c in system_columns("t")} == SYSTEM_COLUMNS
 
 
-def test_every_keyword_of_the_expression_grammar_is_reserved() -> None:
-    """A field named like a grammar keyword could parse differently than meant (``not = 1``)."""
-    import re
-    from importlib import resources
-
-    grammar = resources.files("xrm.rules.expr").joinpath("grammar.lark").read_text("utf-8")
-    words = {w for group in re.findall(r"^[A-Z]+\.\d+: /\(?([a-z_|]+)\)?\(\?!", grammar, re.M) for w in group.split("|")}
-    assert {"and", "or", "not", "empty", "like"} <= words
-    assert words <= LANGUAGE_KEYWORDS
-
-
-@pytest.mark.parametrize("name", ["now", "today"])
-def test_function_names_stay_usable(name: str) -> None:
-    # functions are always followed by parentheses, so a field may share the name
-    assert identifier_problem(name) is None
-
-
-@pytest.mark.parametrize("name", ["xrm_users", "xrm_", "xrm_account"])
-def test_platform_prefix_is_refused(name: str) -> None:
-    assert identifier_problem(name) == f"'{name}' starts with 'xrm_', which is reserved for the platform"
-    assert not is_identifier(name)
-    assert is_well_formed(name)
-
-
-@pytest.mark.parametrize("name", sorted(SYSTEM_COLUMNS))
-def test_extra_reserved_names(name: str) -> None:
-    assert identifier_problem(name) is None  # system columns are only reserved where the caller says so
-    assert identifier_problem(name, extra_reserved=SYSTEM_COLUMNS) == f"'{name}' is reserved by the platform"
-
-
-def test_extra_reserved_only_adds_to_the_checks() -> None:
-    reserved = frozenset({"status", "Bad-Name"})
-    assert identifier_problem("status", extra_reserved=reserved) == "'status' is reserved by the platform"
-    assert identifier_problem("stage", extra_reserved=reserved) is None
-    # earlier checks win over the reserved list
-    assert identifier_problem("Bad-Name", extra_reserved=reserved).startswith("'Bad-Name' is not a valid name")
-
-
-def test_system_columns() -> None:
-    assert SYSTEM_COLUMNS == {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"}
-
-
-def test_system_columns_are_the_columns_every_table_gets() -> None:
-    from xrm.metadata.tables import system_columns
-
-    assert {c.name for c in system_columns("t")} == SYSTEM_COLUMNS
-
-
 @pytest.mark.parametrize("name", ["now", "today", "new", "old", "record", "status", "changed_at"])
 def test_other_words_remain_usable_as_field_names(name: str) -> None:
     from xrm.rules.expr import parse
