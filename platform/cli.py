@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from xrm.context import Context
+from xrm.cli_users import team, user
+from xrm.context import Actor, Context
 from xrm.db import database_exists, display_url, make_engine
 from xrm.db import database_url as configured_database_url
 from xrm.errors import XrmError
@@ -31,7 +32,7 @@ REPO_PACKS = Path(__file__).resolve().parent.parent / "packs"
 def _context() -> Context:
     import getpass
 
-    return Context(actor=getpass.getuser(), source="cli")
+    return Context(actor=Actor.system(getpass.getuser()), source="cli")
 
 
 def _print_problems(problems: tuple[PackProblem, ...] | list[PackProblem]) -> None:
@@ -187,7 +188,7 @@ def serve(ctx: click.Context, host: str, port: int, packs_root: Path) -> None:
     """Migrate, install the bundled packs that are missing, and serve the web app."""
     import uvicorn
 
-    from xrm.bootstrap import bundled_pack_dirs, prepare_database
+    from xrm.bootstrap import bundled_pack_dirs, ensure_first_admin, prepare_database
     from xrm.ui.app import create_app
 
     engine = _engine(ctx)
@@ -197,8 +198,17 @@ def serve(ctx: click.Context, host: str, port: int, packs_root: Path) -> None:
     except PackInvalid as exc:
         _print_problems(exc.problems)
         raise click.ClickException(str(exc)) from exc
+    first = ensure_first_admin(engine)
+    if first is not None:
+        console.print(f"[bold]Created the administrator '{first.username}' with the password "
+                      f"{escape(first.password)}[/bold] — sign in at /login and change it with "
+                      f"`xrm user password {first.username}`.", soft_wrap=True)
     console.print(f"Serving on http://{host}:{port} (database {display_url(ctx.obj)})", soft_wrap=True)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+
+
+main.add_command(user)
+main.add_command(team)
 
 
 @main.group()

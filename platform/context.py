@@ -14,12 +14,31 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a signed-in user with roles, or the platform itself (``user_id`` None).
+
+    ``is_admin`` bypasses role permissions: administrators, and the platform
+    acting for itself (pack installs, cascades of a delete, the scheduler).
+    """
+
+    name: str
+    user_id: int | None = None
+    roles: frozenset[str] = frozenset()
+    is_admin: bool = False
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(name=name, is_admin=True)
+
+
+@dataclass(frozen=True)
 class Context:
     """The actor, the channel the change came through, and "now" (tests fix it)."""
 
-    actor: str
+    actor: Actor
     source: Source
     now: datetime = field(default_factory=utc_now)
 
     def __post_init__(self) -> None:
         assert self.now.tzinfo is not None, "Context.now must be time-zone aware"
+        assert isinstance(self.actor, Actor), "Context.actor is an Actor (Actor.system('name') for the platform)"

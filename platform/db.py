@@ -60,6 +60,15 @@ def database_exists(url: str) -> bool:
     return Path(parsed.database).exists()
 
 
+#: Execution option marking a connection that only reads (SQLite then skips the up-front write lock).
+READ_ONLY_OPTION = "xrm_read_only"
+
+
+def read_only(connection: Connection) -> Connection:
+    """``connection`` marked as only reading; use before its first statement."""
+    return connection.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:  # noqa: ANN003
     """An engine for ``url`` with the platform's connection settings applied."""
     try:
@@ -102,5 +111,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
     def _on_begin(connection) -> None:  # noqa: ANN001
         # IMMEDIATE takes the write lock up front: a transaction that reads and then writes
         # would otherwise fail with "database is locked" when another one wrote in between
-        # (busy_timeout cannot help a deferred transaction upgrade its lock)
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # (busy_timeout cannot help a deferred transaction upgrade its lock).  Connections
+        # opened with read_only() only read, so they take no write lock and run side by side.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -94,4 +95,58 @@ metadata_version = Table(
     "xrm_metadata_version", system_metadata,
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
+)
+
+
+#: Teams of users; a role's "team" record scope reaches the records owned by the caller's team mates.
+teams = Table(
+    "xrm_teams", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False),
+    Column("label", String(200), nullable=False),
+    UniqueConstraint("name", name="uq_xrm_teams_name"),
+)
+
+team_members = Table(
+    "xrm_team_members", system_metadata,
+    Column("team_id", RecordId, ForeignKey("xrm_teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", RecordId, ForeignKey("xrm_users.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_xrm_team_members_user_id", "user_id"),
+)
+
+#: Bearer tokens for programs; only a SHA-256 of each token is kept.
+api_tokens = Table(
+    "xrm_api_tokens", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("user_id", RecordId, ForeignKey("xrm_users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    UniqueConstraint("token_hash", name="uq_xrm_api_tokens_token_hash"),
+)
+
+#: One row per record change: who, when, through which channel, and each field's old and new value.
+audit_log = Table(
+    "xrm_audit", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("entity", String(63), nullable=False),
+    Column("record_id", RecordId, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("record_version", Integer, nullable=False),
+    Column("actor_id", RecordId),
+    Column("actor", String(150), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("note", Text),
+    Index("ix_xrm_audit_entity_record_id", "entity", "record_id"),
+)
+
+#: Platform-wide settings shared by every app process (e.g. the session signing key).
+settings = Table(
+    "xrm_settings", system_metadata,
+    Column("name", String(63), primary_key=True),
+    Column("value", Text, nullable=False),
 )

@@ -88,12 +88,19 @@ def postgres_admin_url() -> Iterator[str]:
         cluster.stop()
 
 
+def database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
 @contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """A new, empty database; dropped (with any open connections) afterwards."""
+def scratch_database(admin_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database (empty, or a copy of the database ``template``); dropped afterwards."""
     name = f"xrm_test_{uuid.uuid4().hex[:12]}"
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(statement)
     try:
         yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:

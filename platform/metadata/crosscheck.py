@@ -19,7 +19,7 @@ from sqlalchemy import ForeignKeyConstraint, MetaData, UniqueConstraint
 from xrm.metadata.check_scope import Located, Scope, problem_at, unknown_field
 from xrm.metadata.expression_checks import check_expressions, formula_cycles
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
-from xrm.metadata.identifiers import SYSTEM_COLUMNS, identifier_problem, is_well_formed
+from xrm.metadata.identifiers import API_WORDS, SYSTEM_COLUMNS, identifier_problem, is_well_formed
 from xrm.metadata.loader import MANIFEST
 from xrm.metadata.model import Entity, Workflow
 from xrm.metadata.problems import JsonPath, PackProblem
@@ -87,7 +87,7 @@ def check_reserved_names(scope: Scope) -> Iterator[PackProblem]:
             yield problem_at(file, path, problem, found=name)
 
     for item in scope.entities:
-        yield from reserved(item.file, ("name",), item.obj.name)
+        yield from reserved(item.file, ("name",), item.obj.name, API_WORDS)
         for index, field in enumerate(item.obj.fields):
             yield from reserved(item.file, (*item.field_path(index), "name"), field.name, SYSTEM_COLUMNS)
     for group in (scope.views, scope.workflows, scope.roles):

@@ -19,6 +19,9 @@ SYSTEM_COLUMNS: Final = frozenset(
     {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"}
 )
 
+#: Words the REST API uses beside entity names under ``/api/`` (``/api/meta/...``); no entity may take them.
+API_WORDS: Final = frozenset({"meta", "me", "openapi", "rules", "session", "auth", "docs"})
+
 #: Words of the expression language; a field called ``and`` could never be
 #: referred to in an expression.  (Function names such as ``now`` are followed
 #: by parentheses, so they stay usable as names.)

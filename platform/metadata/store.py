@@ -27,7 +27,7 @@ def save_pack(connection: Connection, pack: Pack, source: PackSource, context: C
     manifest = source.manifest.data if source.manifest else {}
     connection.execute(insert(packs).values(
         name=pack.name, version=pack.version, label=pack.label, description=pack.description,
-        manifest=manifest, installed_at=context.now, installed_by=context.actor, updated_at=context.now,
+        manifest=manifest, installed_at=context.now, installed_by=context.actor.name, updated_at=context.now,
     ))
     rows = [
         {"kind": kind, "name": document.data["name"], "definition": document.data}
@@ -48,7 +48,7 @@ def record_history(connection: Connection, pack: Pack, operations: Iterable[Appl
     """Append the applied schema operations to the schema history."""
     rows = [
         {"pack": pack.name, "pack_version": pack.version, "operation": op.operation, "target": op.target,
-         "detail": dict(op.detail), "applied_at": context.now, "applied_by": context.actor}
+         "detail": dict(op.detail), "applied_at": context.now, "applied_by": context.actor.name}
         for op in operations
     ]
     if rows:

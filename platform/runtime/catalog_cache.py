@@ -9,31 +9,42 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from xrm.db import read_only
 from xrm.metadata import store
 from xrm.metadata.catalog import Catalog
+from xrm.runtime.record_model import RecordModel
 
 
 class CatalogCache:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
-        #: (metadata version, catalog), replaced whole and only by a newer version
-        self._current: tuple[int, Catalog] = (-1, Catalog())
+        #: (metadata version, catalog, record model), replaced whole and only by a newer version
+        self._current: tuple[int, Catalog, RecordModel | None] = (-1, Catalog(), None)
 
     def get(self) -> Catalog:
         """The current catalog, reloaded if the metadata changed since the last load."""
-        with self._engine.connect() as connection:
-            version = store.current_metadata_version(connection)
-        if version <= self._current[0]:
-            return self._current[1]
+        return self.model().catalog
+
+    def model(self) -> RecordModel:
+        """Tables and compiled logic of the current catalog (rebuilt with it)."""
+        with read_only(self._engine.connect()) as connection:
+            return self.model_for(connection)
+
+    def model_for(self, connection: Connection) -> RecordModel:
+        """The model of the metadata ``connection`` sees (a request's own transaction, so both agree)."""
+        version = store.current_metadata_version(connection)
+        current = self._current
+        if version <= current[0] and current[2] is not None:
+            return current[2]
         with self._lock:  # one thread reloads; the others wait and take its result
             if version > self._current[0]:
-                with self._engine.connect() as connection:
-                    # read version and catalog together, so the pair is consistent
-                    loaded_version = store.current_metadata_version(connection)
-                    catalog = store.load_catalog(connection)
-                if loaded_version > self._current[0]:
-                    self._current = (loaded_version, catalog)
-            return self._current[1]
+                # read version and catalog in the same transaction, so the pair is consistent
+                catalog = store.load_catalog(connection)
+                if version > self._current[0] or self._current[2] is None:
+                    self._current = (version, catalog, RecordModel(catalog))
+            model = self._current[2]
+            assert model is not None
+            return model

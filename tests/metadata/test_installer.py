@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 
 from tests.conftest import FIXTURES_DIR, PACKS_DIR
-from xrm.context import Context
+from xrm.context import Actor, Context
 from xrm.metadata import store
 from xrm.metadata.installer import NotMigrated, PackAlreadyInstalled, install_pack, installed_catalog
 from xrm.metadata.problems import PackInvalid
@@ -14,7 +14,7 @@ from xrm.metadata.validation import validate_pack
 from xrm.migrate import upgrade
 from xrm.system_tables import metadata_documents, packs, schema_history
 
-CONTEXT = Context(actor="tester", source="cli")
+CONTEXT = Context(actor=Actor.system("tester"), source="cli")
 TINY = FIXTURES_DIR / "packs" / "tiny"
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 
 from tests.conftest import FIXTURES_DIR, PACKS_DIR
-from xrm.context import Context
+from xrm.context import Actor, Context
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.installer import install_pack, installed_catalog
 from xrm.metadata.model import Entity
@@ -30,7 +30,7 @@ from xrm.metadata.validation import validate_pack
 from xrm.migrate import upgrade
 from xrm.system_tables import schema_history
 
-CONTEXT = Context(actor="tester", source="cli")
+CONTEXT = Context(actor=Actor.system("tester"), source="cli")
 
 #: The generic SQL type a reflected column must have, per type class we declare.
 GENERIC = [

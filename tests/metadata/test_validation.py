@@ -229,7 +229,7 @@ def test_an_index_named_like_a_table_is_reported(tmp_path: Path) -> None:
 
 
 def test_two_packs_may_ship_rule_files_of_the_same_name(sqlite_url: str, tmp_path: Path) -> None:
-    from xrm.context import Context
+    from xrm.context import Actor, Context
     from xrm.db import make_engine
     from xrm.metadata.installer import install_pack
     from xrm.migrate import upgrade
@@ -241,5 +241,5 @@ def test_two_packs_may_ship_rule_files_of_the_same_name(sqlite_url: str, tmp_pat
         (pack / "rules").mkdir(parents=True)
         (pack / "pack.json").write_text(json.dumps({"name": name, "version": "1.0", "label": name}))
         (pack / "rules" / "main.rules").write_text("# rules\n")
-        install_pack(engine, pack, Context(actor="t", source="cli"))
+        install_pack(engine, pack, Context(actor=Actor.system("t"), source="cli"))
     engine.dispose()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from tests.conftest import FIXTURES_DIR
-from xrm.context import Context
+from xrm.context import Actor, Context
 from xrm.db import make_engine
 from xrm.metadata import store
 from xrm.metadata.installer import install_pack
@@ -17,7 +17,7 @@ from xrm.migrate import upgrade
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.system_tables import metadata_documents, metadata_version, packs
 
-CONTEXT = Context(actor="tester", source="cli")
+CONTEXT = Context(actor=Actor.system("tester"), source="cli")
 TINY = FIXTURES_DIR / "packs" / "tiny"
 DOCUMENTS, PACKS, VERSION = (t.name for t in (metadata_documents, packs, metadata_version))
 

@@ -9,12 +9,12 @@ from starlette.testclient import TestClient
 
 from tests.conftest import FIXTURES_DIR, PACKS_DIR
 from xrm.bootstrap import bundled_pack_dirs, prepare_database
-from xrm.context import Context
+from xrm.context import Actor, Context
 from xrm.db import make_engine
 from xrm.metadata.installer import install_pack
 from xrm.ui.app import create_app
 
-CONTEXT = Context(actor="tester", source="cli")
+CONTEXT = Context(actor=Actor.system("tester"), source="cli")
 
 
 @pytest.fixture

@@ -57,6 +57,8 @@ class FieldType(ABC):
     unique_by_nature: ClassVar[bool] = False
     #: Good at naming a record in links and lookups (the default display field is the first such field).
     names_records: ClassVar[bool] = False
+    #: Looked through by a list's quick search (``q``).
+    searchable: ClassVar[bool] = False
 
     @abstractmethod
     def column_type(self, field: Field) -> TypeEngine[Any]:

@@ -74,6 +74,7 @@ class AutonumberType(_ComputedBase):
     value_type = "text"
     unique_by_nature = True
     names_records = True
+    searchable = True
     options_schema = {"format": {"type": "string", "pattern": _AUTONUMBER_FORMAT.pattern, "maxLength": 40,
                                  "x-expected": "a format with one group of zeros, like CASE-{00000}"}}
     required_options = ("format",)

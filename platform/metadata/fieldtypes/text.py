@@ -18,6 +18,7 @@ from xrm.metadata.model import Field
 class _TextBase(FieldType):
     value_type = "text"
     names_records = True
+    searchable = True
     default_max_length = 255
 
     def max_length(self, field: Field) -> int | None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 
 from tests.conftest import PACKS_DIR
-from xrm.context import Context
+from xrm.context import Actor, Context
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.installer import install_pack, installed_catalog
 from xrm.metadata.model import Entity
@@ -43,7 +43,7 @@ def pack_expressions(catalog: Catalog) -> Iterator[tuple[str, Entity, str, str |
 def test_every_pack_expression_compiles_to_python_and_sql_and_runs(engine: Engine) -> None:
     upgrade(engine)
     for name in BUNDLED:
-        install_pack(engine, PACKS_DIR / name, Context(actor="tester", source="cli"))
+        install_pack(engine, PACKS_DIR / name, Context(actor=Actor.system("tester"), source="cli"))
     catalog = installed_catalog(engine)
     tables = entity_tables(catalog.entities.values())
     expressions = list(pack_expressions(catalog))

@@ -1,0 +1,172 @@
+"""``/api/{entity}`` and ``/api/{entity}/{id}``: records of any entity, through the record service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.responses import Response
+from starlette.routing import Route
+
+from xrm.runtime.api.calls import Call, api_endpoint, json_response
+from xrm.runtime.api.problems import ApiProblem
+from xrm.runtime.audit import timeline
+from xrm.runtime.jsonvalues import to_json
+from xrm.runtime.permissions import scope_condition
+from xrm.runtime.queries import DEFAULT_LIMIT, ListQuery, ListRequest, Page
+from xrm.runtime.record_errors import Invalid, NotFound
+from xrm.runtime.record_logic import FieldError
+
+LIST_PARAMETERS = ("filter", "sort", "limit", "offset", "cursor", "q", "total")
+
+
+def record_json(record: dict[str, Any]) -> dict[str, Any]:
+    return {name: to_json(value) for name, value in record.items()}
+
+
+def page_json(page: Page) -> dict[str, Any]:
+    return {"items": [record_json(r) for r in page.items], "total": page.total, "limit": page.limit,
+            "offset": page.offset, "next_cursor": page.next_cursor}
+
+
+def list_request(call: Call) -> ListRequest:
+    """The list parameters of the query string, each checked with a clear error."""
+    params = call.request.query_params
+    errors = []
+
+    def whole(name: str, default: int) -> int:
+        raw = params.get(name)
+        if raw is None or raw == "":
+            return default
+        if raw.isascii() and raw.isdigit():
+            return int(raw)
+        errors.append(FieldError(name, f"{name} must be a whole number, found {raw!r}", "type"))
+        return default
+
+    total = params.get("total", "true").lower()
+    if total not in ("true", "false"):
+        errors.append(FieldError("total", "total must be true or false", "type"))
+    request = ListRequest(filter=params.get("filter"), sort=params.get("sort"), limit=whole("limit", DEFAULT_LIMIT),
+                          offset=whole("offset", 0), cursor=params.get("cursor") or None, search=params.get("q"),
+                          with_total=total != "false")
+    if errors:
+        raise Invalid("the list parameters are not valid", errors)
+    return request
+
+
+def record_id(call: Call) -> int:
+    return call.request.path_params["id"]
+
+
+def expected_version(call: Call) -> int | None:
+    """The version in ``If-Match`` (``3``, ``"3"`` or ``W/"3"``), if the caller sent one."""
+    raw = call.request.headers.get("if-match")
+    if raw is None:
+        return None
+    text = raw.strip().removeprefix("W/").strip('"')
+    if not (text.isascii() and text.isdigit()):
+        raise ApiProblem(400, "Bad request", f"If-Match must hold the record's version, like \"3\"; found {raw!r}",
+                         [FieldError(None, "If-Match is not a version number", "invalid_if_match")])
+    return int(text)
+
+
+def _etag(record: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": f'"{record["version"]}"'}
+
+
+def list_records(call: Call) -> Response:
+    """List the entity's records: filter, sort, q, limit, offset or cursor, total."""
+    query = ListQuery(call.model, call.context, call.param("entity"), list_request(call))
+    return json_response(page_json(query.run(call.connection)))
+
+
+def create_record(call: Call) -> Response:
+    entity = call.param("entity")
+    record = call.service.create(call.connection, call.context, entity, _body_object(call))
+    return json_response(record_json(record), 201, {"Location": f"/api/{entity}/{record['id']}", **_etag(record)})
+
+
+def get_record(call: Call) -> Response:
+    record = call.service.get(call.connection, call.context, call.param("entity"), record_id(call))
+    return json_response(record_json(record), headers=_etag(record))
+
+
+def update_record(call: Call) -> Response:
+    values = dict(_body_object(call))
+    version = expected_version(call)
+    if "version" in values:  # a form may send the version it read instead of an If-Match header
+        body_version = values.pop("version")
+        if version is None:
+            version = body_version if isinstance(body_version, int) and not isinstance(body_version, bool) else -1
+    record = call.service.update(call.connection, call.context, call.param("entity"), record_id(call), values,
+                                 expected_version=version)
+    return json_response(record_json(record), headers=_etag(record))
+
+
+def delete_record(call: Call) -> Response:
+    call.service.delete(call.connection, call.context, call.param("entity"), record_id(call),
+                        expected_version=expected_version(call))
+    return Response(status_code=204)
+
+
+def record_timeline(call: Call) -> Response:
+    """The record's history, newest first, without the values of fields the caller may not read."""
+    entity = call.param("entity")
+    access = call.service.access(call.context.actor, entity)
+    call.service.get(call.connection, call.context, entity, record_id(call))
+    entries = timeline(call.connection, entity, record_id(call), hidden_fields=access.hidden_fields)
+    return json_response({"items": [e.as_json() for e in entries]})
+
+
+def related_lists(call: Call) -> Response:
+    """The lookups of other entities pointing to this record, with how many records the caller may see."""
+    entity, parent = call.param("entity"), record_id(call)
+    call.service.get(call.connection, call.context, entity, parent)
+    items = []
+    for reference in call.model.references_to(entity):
+        access = call.service.access(call.context.actor, reference.entity)
+        if not access.allows("read") or not access.can_read_field(reference.field.name):
+            continue
+        table = call.model.table(reference.entity)
+        statement = select(func.count()).select_from(table).where(table.c[reference.field.name] == parent)
+        scope = scope_condition(access.read, table, call.context.actor)  # type: ignore[arg-type]
+        if scope is not None:
+            statement = statement.where(scope)
+        other = call.model.entity(reference.entity)
+        items.append({
+            "entity": other.name, "field": reference.field.name,
+            "label": f"{other.plural_label} ({reference.field.label})",
+            "count": call.connection.execute(statement).scalar_one(),
+            "href": f"/api/{entity}/{parent}/related/{other.name}/{reference.field.name}",
+        })
+    return json_response({"items": items})
+
+
+def related_records(call: Call) -> Response:
+    """Records of ``child`` whose lookup ``field`` points to this record (list parameters apply)."""
+    entity, parent, child, field = call.param("entity"), record_id(call), call.param("child"), call.param("field")
+    call.service.get(call.connection, call.context, entity, parent)
+    if not any(r.entity == child and r.field.name == field for r in call.model.references_to(entity)):
+        raise NotFound(f"'{child}.{field}' is not a lookup to {entity}")
+    query = ListQuery(call.model, call.context, child, list_request(call), parent=(field, parent))
+    return json_response(page_json(query.run(call.connection)))
+
+
+def _body_object(call: Call) -> dict[str, Any]:
+    if not isinstance(call.body, dict):
+        raise Invalid("the body must be a JSON object of field names and values",
+                      [FieldError(None, "expected a JSON object", "type")])
+    return call.body
+
+
+def record_routes() -> list[Route]:
+    return [
+        Route("/{entity}", api_endpoint(list_records), methods=["GET"]),
+        Route("/{entity}", api_endpoint(create_record, body=True), methods=["POST"]),
+        Route("/{entity}/{id:int}", api_endpoint(get_record), methods=["GET"]),
+        Route("/{entity}/{id:int}", api_endpoint(update_record, body=True), methods=["PATCH"]),
+        Route("/{entity}/{id:int}", api_endpoint(delete_record), methods=["DELETE"]),
+        Route("/{entity}/{id:int}/timeline", api_endpoint(record_timeline), methods=["GET"]),
+        Route("/{entity}/{id:int}/related", api_endpoint(related_lists), methods=["GET"]),
+        Route("/{entity}/{id:int}/related/{child}/{field}", api_endpoint(related_records), methods=["GET"]),
+    ]

@@ -1,0 +1,80 @@
+"""What the record layer derives from one catalog version: tables, compiled logic and references.
+
+Built once per metadata version (``CatalogCache.model()``) and shared by every
+request of the process; nothing in it is specific to a request or a user.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import MetaData, Table
+
+from xrm.metadata.catalog import Catalog
+from xrm.metadata.fieldtypes import get_field_type
+from xrm.metadata.fieldtypes.relation import USERS_TABLE
+from xrm.metadata.model import Entity, Field
+from xrm.metadata.suggest import did_you_mean
+from xrm.metadata.tables import entity_tables
+from xrm.runtime.record_errors import NotFound
+from xrm.runtime.record_logic import EntityLogic, compile_entity_logic
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A lookup field of ``entity`` that points to records of another entity."""
+
+    entity: str
+    field: Field
+
+    @property
+    def on_delete(self) -> str:
+        return get_field_type(self.field.type).on_delete(self.field)  # type: ignore[attr-defined]
+
+
+class RecordModel:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        metadata = MetaData()
+        self.tables: Mapping[str, Table] = entity_tables(catalog.entities.values(), metadata)
+        self.users_table: Table = metadata.tables[USERS_TABLE]
+        self._logic: dict[str, EntityLogic] = {}
+        self._lock = threading.Lock()
+        references: dict[str, list[Reference]] = {}
+        for entity in catalog.entities.values():
+            for field in entity.fields:
+                target = get_field_type(field.type).foreign_key_target(field)
+                if target is not None and target[0] in catalog.entities:
+                    references.setdefault(target[0], []).append(Reference(entity.name, field))
+        self._references = {k: tuple(v) for k, v in references.items()}
+
+    def entity(self, name: str) -> Entity:
+        """The entity called ``name``; ``NotFound`` (with a suggestion) when there is none."""
+        entity = self.catalog.entities.get(name)
+        if entity is None:
+            hint = did_you_mean(name, self.catalog.entities) if isinstance(name, str) else None
+            raise NotFound(f"there is no entity '{name}'" + (f"; {hint}" if hint else ""))
+        return entity
+
+    def table(self, name: str) -> Table:
+        return self.tables[name]
+
+    def logic(self, name: str) -> EntityLogic:
+        """The entity's formulas and validation rules, compiled on first use."""
+        logic = self._logic.get(name)
+        if logic is None:
+            with self._lock:
+                logic = self._logic.get(name) or compile_entity_logic(self.entity(name), self.catalog.entities)
+                self._logic[name] = logic
+        return logic
+
+    def references_to(self, name: str) -> tuple[Reference, ...]:
+        """Lookup fields (of any entity) pointing to ``name``'s records."""
+        return self._references.get(name, ())
+
+    def target_of(self, field: Field) -> str | None:
+        """The entity a lookup field points to (None for user fields and other types)."""
+        target = get_field_type(field.type).foreign_key_target(field)
+        return target[0] if target is not None and target[0] in self.catalog.entities else None

@@ -1,0 +1,461 @@
+"""The record service: the one write path every channel (API, UI, import, rules) goes through.
+
+``create`` / ``update`` / ``delete`` run, inside the caller's transaction:
+permission check → coerce input by field type → defaults and formulas →
+required fields, field constraints and validation rules (every error at once)
+→ write hooks (the rules engine plugs in here) → unique checks → write (with
+the version check) → audit → after-write hooks (timers).  Any refusal raises a
+``RecordError`` before or during the write, so the caller's rollback leaves
+nothing half-written.  Reads (``get``) apply the same record scope and hide
+the same fields as the queries in ``xrm.runtime.queries``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from xrm.context import Actor, Context
+from xrm.metadata.fieldtypes import FieldValueError, get_field_type
+from xrm.metadata.identifiers import SYSTEM_COLUMNS
+from xrm.metadata.model import Entity, Field
+from xrm.metadata.suggest import did_you_mean
+from xrm.runtime.audit import changed_fields, record_change
+from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
+from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
+from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
+from xrm.runtime.record_model import RecordModel
+from xrm.system_tables import sequences
+
+Record = dict[str, Any]
+#: Channels through which people type values; fields marked read-only in metadata refuse them.
+_PEOPLE_SOURCES = frozenset({"api", "ui"})
+#: Changes made by the platform itself while carrying out a delete (cascades, clearing references).
+_CASCADE_NOTE = "{verb} because {entity} #{id} was deleted"
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """One change about to be (``before_write``) or just (``after_write``) written."""
+
+    entity: str
+    action: Literal["create", "update", "delete"]
+    record_id: int | None
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    changed: frozenset[str]
+
+
+class WriteHook(Protocol):
+    """Something that takes part in every write (the rules engine, timers).  Raise a RecordError to refuse."""
+
+    def before_write(self, connection: Connection, context: Context, change: RecordChange) -> None: ...
+
+    def after_write(self, connection: Connection, context: Context, change: RecordChange) -> None: ...
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+class RecordService:
+    """Create, read, update and delete records of any entity of ``model``, as ``context.actor``."""
+
+    def __init__(self, model: RecordModel, hooks: Sequence[WriteHook] = ()) -> None:
+        self.model = model
+        self.hooks = tuple(hooks)
+
+    # -- access -------------------------------------------------------------------------------
+
+    def access(self, actor: Actor, entity: str) -> EntityAccess:
+        return entity_access(self.model.catalog, actor, entity)
+
+    def _require(self, context: Context, entity: Entity, action: Action) -> EntityAccess:
+        access = self.access(context.actor, entity.name)
+        if not access.allows(action):
+            raise Forbidden(f"you may not {action} {entity.plural_label.lower()}")
+        return access
+
+    def visible(self, access: EntityAccess, row: Mapping[str, Any]) -> Record:
+        """The record without the fields the reader may not see."""
+        return {name: value for name, value in row.items() if access.can_read_field(name)}
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, connection: Connection, context: Context, entity_name: str, record_id: Any) -> Record:
+        """The record, as the actor may see it; ``NotFound`` also when it is outside the actor's scope."""
+        entity = self.model.entity(entity_name)
+        access = self._require(context, entity, "read")
+        row = self._load(connection, entity, record_id, scope=access.read, actor=context.actor)
+        if row is None:
+            raise NotFound(f"there is no {entity.label.lower()} with id {record_id}")
+        return self.visible(access, row)
+
+    def _load(self, connection: Connection, entity: Entity, record_id: Any, *, scope: str | None, actor: Actor,
+              for_update: bool = False) -> Record | None:
+        if not _is_record_id(record_id) or scope is None:
+            return None
+        table = self.model.table(entity.name)
+        statement = select(table).where(table.c.id == record_id)
+        condition = scope_condition(scope, table, actor)  # type: ignore[arg-type]
+        if condition is not None:
+            statement = statement.where(condition)
+        if for_update:
+            statement = statement.with_for_update()
+        row = connection.execute(statement).mappings().first()
+        return None if row is None else dict(row)
+
+    def _load_for_change(self, connection: Connection, context: Context, entity: Entity, record_id: Any,
+                         action: Action, access: EntityAccess) -> Record:
+        """The row to update or delete, locked; 403 when the actor can see it but not change it."""
+        row = self._load(connection, entity, record_id, scope=access.scope(action), actor=context.actor,
+                         for_update=True)
+        if row is not None:
+            return row
+        if self._load(connection, entity, record_id, scope=access.read, actor=context.actor) is not None:
+            raise Forbidden(f"you may not {action} this {entity.label.lower()}: it belongs to someone else")
+        raise NotFound(f"there is no {entity.label.lower()} with id {record_id}")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def create(self, connection: Connection, context: Context, entity_name: str, values: Mapping[str, Any]) -> Record:
+        """Create a record from ``values`` (field name → input value); returns it as the actor sees it."""
+        entity = self.model.entity(entity_name)
+        access = self._require(context, entity, "create")
+        given = self._coerce_input(context, entity, access, values, creating=True)
+        record = apply_defaults(entity, given)
+        record.setdefault("owner_id", None)
+        if record["owner_id"] is None:
+            record["owner_id"] = context.actor.user_id
+        record = self._complete(connection, context, entity, record, given, before=None)
+        self._run_hooks("before_write", connection, context,
+                        RecordChange(entity.name, "create", None, None, record, frozenset(given)))
+        self._assign_autonumbers(connection, entity, record)
+        self._check_unique(connection, entity, record, None)
+        table = self.model.table(entity.name)
+        row = {**self._stored(entity, record), "version": 1, "owner_id": record["owner_id"],
+               "created_at": context.now, "updated_at": context.now,
+               "created_by": context.actor.user_id, "updated_by": context.actor.user_id}
+        try:
+            record_id = connection.execute(insert(table).values(row).returning(table.c.id)).scalar_one()
+        except IntegrityError as error:
+            raise Conflict(f"the {entity.label.lower()} conflicts with another record: {_constraint(error)}") from None
+        row["id"] = record_id
+        record_change(connection, context, entity=entity.name, record_id=record_id, action="create", version=1,
+                      changes=changed_fields({}, row, self._audited(entity)))
+        self._run_hooks("after_write", connection, context,
+                        RecordChange(entity.name, "create", record_id, None, row, frozenset(given)))
+        return self.visible(access, _ordered(table, row))
+
+    def update(self, connection: Connection, context: Context, entity_name: str, record_id: Any,
+               values: Mapping[str, Any], *, expected_version: int | None = None) -> Record:
+        """Change the fields in ``values``; ``expected_version`` refuses the change when the record moved on."""
+        entity = self.model.entity(entity_name)
+        access = self._require(context, entity, "update")
+        current = self._load_for_change(connection, context, entity, record_id, "update", access)
+        _check_version(entity, current, expected_version)
+        given = self._coerce_input(context, entity, access, values, creating=False)
+        record = self._complete(connection, context, entity, {**current, **given}, given, before=current)
+        return self._write_update(connection, context, entity, access, current, record, frozenset(given))
+
+    def _write_update(self, connection: Connection, context: Context, entity: Entity, access: EntityAccess,
+                      current: Record, record: Record, given: frozenset[str], note: str | None = None) -> Record:
+        table = self.model.table(entity.name)
+        changes = changed_fields(current, record, self._audited(entity))
+        if not changes:
+            return self.visible(access, current)
+        self._run_hooks("before_write", connection, context,
+                        RecordChange(entity.name, "update", current["id"], current, record, given))
+        self._check_unique(connection, entity, record, current["id"])
+        new_values = {c.field: record[c.field] for c in changes}
+        new_values.update(version=current["version"] + 1, updated_at=context.now, updated_by=context.actor.user_id)
+        try:
+            result = connection.execute(
+                update(table).where(table.c.id == current["id"], table.c.version == current["version"]).values(new_values)
+            )
+        except IntegrityError as error:
+            raise Conflict(f"the {entity.label.lower()} conflicts with another record: {_constraint(error)}") from None
+        if result.rowcount != 1:
+            latest = connection.execute(select(table.c.version).where(table.c.id == current["id"])).scalar()
+            raise StaleVersion(f"{entity.label} {current['id']} was changed by someone else meanwhile; reload it",
+                               latest or current["version"])
+        row = {**current, **new_values}
+        record_change(connection, context, entity=entity.name, record_id=current["id"], action="update",
+                      version=row["version"], changes=changes, note=note)
+        self._run_hooks("after_write", connection, context,
+                        RecordChange(entity.name, "update", current["id"], current, row, given))
+        return self.visible(access, row)
+
+    def delete(self, connection: Connection, context: Context, entity_name: str, record_id: Any, *,
+               expected_version: int | None = None) -> None:
+        """Delete the record, applying each reference's on-delete rule through this same service."""
+        entity = self.model.entity(entity_name)
+        access = self._require(context, entity, "delete")
+        current = self._load_for_change(connection, context, entity, record_id, "delete", access)
+        _check_version(entity, current, expected_version)
+        self._delete_row(connection, context, entity, current, note=None)
+
+    def _delete_row(self, connection: Connection, context: Context, entity: Entity, current: Record,
+                    note: str | None) -> None:
+        self._check_restrict(connection, entity, current["id"])
+        self._run_hooks("before_write", connection, context,
+                        RecordChange(entity.name, "delete", current["id"], current, None, frozenset()))
+        self._apply_references(connection, context, entity, current["id"])
+        table = self.model.table(entity.name)
+        connection.execute(delete(table).where(table.c.id == current["id"]))
+        record_change(connection, context, entity=entity.name, record_id=current["id"], action="delete",
+                      version=current["version"], changes=changed_fields(current, {}, self._audited(entity)), note=note)
+        self._run_hooks("after_write", connection, context,
+                        RecordChange(entity.name, "delete", current["id"], current, None, frozenset()))
+
+    def _check_restrict(self, connection: Connection, entity: Entity, record_id: int) -> None:
+        blockers = []
+        for reference in self.model.references_to(entity.name):
+            if reference.on_delete != "restrict":
+                continue
+            table = self.model.table(reference.entity)
+            count = connection.execute(
+                select(func.count()).select_from(table).where(table.c[reference.field.name] == record_id)
+            ).scalar_one()
+            if count:
+                other = self.model.entity(reference.entity)
+                label = other.label.lower() if count == 1 else other.plural_label.lower()
+                blockers.append(FieldError(None, f"{count} {label} still point to it through "
+                                                 f"'{reference.field.label}'", "referenced"))
+        if blockers:
+            raise Conflict(f"this {entity.label.lower()} cannot be deleted while other records point to it; "
+                           "change or delete them first", blockers)
+
+    def _apply_references(self, connection: Connection, context: Context, entity: Entity, record_id: int) -> None:
+        """Clear or delete the records pointing to a record being deleted, each audited like any change."""
+        for reference in self.model.references_to(entity.name):
+            if reference.on_delete == "restrict":
+                continue
+            other = self.model.entity(reference.entity)
+            table = self.model.table(other.name)
+            rows = connection.execute(
+                select(table).where(table.c[reference.field.name] == record_id).with_for_update()
+            ).mappings().all()
+            full = self.access(Actor.system(), other.name)
+            for row in rows:
+                child = dict(row)
+                if child["id"] == record_id and other.name == entity.name:
+                    continue
+                if reference.on_delete == "cascade":
+                    self._delete_row(connection, context, other, child,
+                                     note=_CASCADE_NOTE.format(verb="deleted", entity=entity.name, id=record_id))
+                else:
+                    self._write_update(connection, context, other, full, child,
+                                       {**child, reference.field.name: None}, frozenset({reference.field.name}),
+                                       note=_CASCADE_NOTE.format(verb=f"'{reference.field.label}' cleared",
+                                                                 entity=entity.name, id=record_id))
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def _coerce_input(self, context: Context, entity: Entity, access: EntityAccess, values: Mapping[str, Any], *,
+                      creating: bool) -> Record:
+        """Input turned into stored values by field type; every problem reported at once."""
+        if not isinstance(values, Mapping):
+            raise Invalid("the record must be a JSON object of field names and values")
+        result: Record = {}
+        errors: list[FieldError] = []
+        forbidden: list[FieldError] = []
+        for name, raw in values.items():
+            field = entity.field(name) if isinstance(name, str) else None
+            if name == "owner_id":
+                result["owner_id"] = self._coerce_owner(raw, errors)
+                continue
+            if name in SYSTEM_COLUMNS:
+                errors.append(FieldError(name, f"'{name}' is set by the platform and cannot be changed", "read_only"))
+                continue
+            if field is None or not access.can_read_field(name):
+                hint = did_you_mean(str(name), [n for n in entity.field_names if access.can_read_field(n)])
+                errors.append(FieldError(str(name), f"{entity.label} has no field '{name}'" + (f"; {hint}" if hint else ""),
+                                         "unknown_field"))
+                continue
+            field_type = get_field_type(field.type)
+            if field_type.computed:
+                errors.append(FieldError(name, f"'{field.label}' is computed by the platform and cannot be set",
+                                         "read_only"))
+                continue
+            if field.read_only and context.source in _PEOPLE_SOURCES:
+                errors.append(FieldError(name, f"'{field.label}' is read-only", "read_only"))
+                continue
+            if not access.can_edit_field(name):
+                forbidden.append(FieldError(name, f"you may not change '{field.label}'", "not_permitted"))
+                continue
+            try:
+                value = field_type.coerce(raw, field)
+                if value is not None and (problem := field_type.validate(value, field)) is not None:
+                    raise problem
+            except FieldValueError as error:
+                errors.append(FieldError(name, error.message, error.code))
+                continue
+            result[name] = value
+        if forbidden:
+            raise Forbidden("you may not change some of these fields", forbidden)
+        if errors:
+            raise Invalid(f"the {entity.label.lower()} was not saved: {_count(errors, 'problem')} to fix", errors)
+        return result
+
+    @staticmethod
+    def _coerce_owner(raw: Any, errors: list[FieldError]) -> int | None:
+        try:
+            value = get_field_type("user").coerce(raw, Field("owner_id", "user", "Owner"))
+        except FieldValueError as error:
+            errors.append(FieldError("owner_id", error.message, error.code))
+            return None
+        return value
+
+    def _complete(self, connection: Connection, context: Context, entity: Entity, record: Record,
+                  given: Mapping[str, Any], *, before: Mapping[str, Any] | None) -> Record:
+        """Check references, compute formulas, then check required fields and validation rules."""
+        errors = self._missing_references(connection, entity, record, given)
+        logic = self.model.logic(entity.name)
+        expanded = self._expand(connection, entity, record, logic.lookups)
+        evaluation_context = {"now": context.now}
+        expanded, formula_errors = apply_formulas(logic, expanded, evaluation_context)
+        errors += formula_errors
+        record = {**record, **{f.name: expanded[f.name] for f, _ in logic.formulas}}
+        for field in entity.fields:
+            if field.required and not get_field_type(field.type).computed and is_empty(record.get(field.name)):
+                errors.append(FieldError(field.name, f"'{field.label}' is required", "required"))
+        if not errors:  # validation rules read fields that must first be well-formed
+            errors += validation_errors(logic, expanded, evaluation_context)
+        if errors:
+            raise Invalid(f"the {entity.label.lower()} was not saved: {_count(errors, 'problem')} to fix", errors)
+        return record
+
+    def _missing_references(self, connection: Connection, entity: Entity, record: Mapping[str, Any],
+                            given: Mapping[str, Any]) -> list[FieldError]:
+        """A clear error for each given lookup, user or owner that points to nothing."""
+        errors = []
+        for name in given:
+            value = record.get(name)
+            if value is None:
+                continue
+            field = entity.field(name)
+            target = self.model.target_of(field) if field is not None else None
+            if target is not None:
+                table, what = self.model.table(target), self.model.entity(target).label.lower()
+            elif name == "owner_id" or (field is not None and field.type == "user"):
+                table, what = self.model.users_table, "user"
+            else:
+                continue
+            if connection.execute(select(table.c.id).where(table.c.id == value)).first() is None:
+                errors.append(FieldError(name, f"there is no {what} with id {value}", "not_found"))
+        return errors
+
+    def _expand(self, connection: Connection, entity: Entity, record: Record, paths: Iterable[str]) -> Record:
+        """The record with each lookup in ``paths`` replaced by the related record (for expressions)."""
+        expanded: Record = dict(record)
+        for path in sorted(paths, key=lambda p: p.count(".")):
+            *parents, last = path.split(".")
+            holder: Any = expanded
+            current = entity
+            for name in parents:
+                field = current.field(name)
+                holder = holder.get(name) if isinstance(holder, dict) else None
+                target = self.model.target_of(field) if field is not None else None
+                if target is None:
+                    holder = None
+                    break
+                current = self.model.entity(target)
+            field = current.field(last)
+            if not isinstance(holder, dict) or field is None or (target := self.model.target_of(field)) is None:
+                continue
+            value = holder.get(last)
+            if isinstance(value, int):
+                table = self.model.table(target)
+                row = connection.execute(select(table).where(table.c.id == value)).mappings().first()
+                holder[last] = None if row is None else dict(row)
+        return expanded
+
+    def _assign_autonumbers(self, connection: Connection, entity: Entity, record: Record) -> None:
+        for field in entity.fields:
+            field_type = get_field_type(field.type)
+            if field_type.unique_by_nature and hasattr(field_type, "render"):
+                record[field.name] = field_type.render(field, _next_number(connection, f"{entity.name}.{field.name}"))
+
+    def _check_unique(self, connection: Connection, entity: Entity, record: Mapping[str, Any],
+                      record_id: int | None) -> None:
+        """A field error for each unique field (or group) another record already holds."""
+        table = self.model.table(entity.name)
+        errors = []
+        for columns in _unique_groups(entity):
+            values = [record.get(c) for c in columns]
+            if any(v is None for v in values):
+                continue
+            statement = select(table.c.id).where(and_(*(table.c[c] == v for c, v in zip(columns, values, strict=True))))
+            if record_id is not None:
+                statement = statement.where(table.c.id != record_id)
+            if connection.execute(statement.limit(1)).first() is not None:
+                labels = " and ".join(f"'{entity.field(c).label}'" for c in columns)  # type: ignore[union-attr]
+                message = (f"another {entity.label.lower()} already has this {labels}" if len(columns) == 1
+                           else f"another {entity.label.lower()} already has these values of {labels}")
+                errors += [FieldError(c, message, "unique") for c in columns]
+        if errors:
+            raise Conflict(f"the {entity.label.lower()} duplicates another record", errors)
+
+    def _stored(self, entity: Entity, record: Mapping[str, Any]) -> Record:
+        return {f.name: record.get(f.name) for f in entity.fields}
+
+    def _audited(self, entity: Entity) -> tuple[str, ...]:
+        return (*entity.field_names, "owner_id")
+
+    def _run_hooks(self, stage: str, connection: Connection, context: Context, change: RecordChange) -> None:
+        for hook in self.hooks:
+            getattr(hook, stage)(connection, context, change)
+
+
+def _unique_groups(entity: Entity) -> list[tuple[str, ...]]:
+    groups: dict[tuple[str, ...], None] = {}
+    for field in entity.fields:
+        if field.unique:
+            groups[(field.name,)] = None
+    for index in entity.indexes:
+        if index.unique:
+            groups[index.fields] = None
+    for together in entity.unique_together:
+        groups[together] = None
+    return list(groups)
+
+
+def _next_number(connection: Connection, name: str) -> int:
+    """The next value of the named sequence, atomically (upsert), starting at 1."""
+    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(sequences).values(name=name, value=1)
+    statement = statement.on_conflict_do_update(index_elements=[sequences.c.name],
+                                                set_={"value": sequences.c.value + 1})
+    return connection.execute(statement.returning(sequences.c.value)).scalar_one()
+
+
+def _check_version(entity: Entity, current: Mapping[str, Any], expected: int | None) -> None:
+    if expected is not None and expected != current["version"]:
+        raise StaleVersion(
+            f"{entity.label} {current['id']} is at version {current['version']}, not {expected}: "
+            "someone changed it since you read it; reload it and apply your change again",
+            current["version"],
+        )
+
+
+def _is_record_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _ordered(table: Table, row: Mapping[str, Any]) -> Record:
+    return {column.name: row.get(column.name) for column in table.columns}
+
+
+def _count(items: Sequence[Any], noun: str) -> str:
+    return f"1 {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
+
+
+def _constraint(error: IntegrityError) -> str:
+    return str(error.orig).splitlines()[0] if error.orig is not None else "a database constraint refused it"
