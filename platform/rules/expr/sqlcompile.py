@@ -4,9 +4,11 @@ Names resolve only through metadata: a path's fields were checked against
 entities, and their columns are taken as ``table.c[name]`` from the ``Table``
 objects built from that metadata.  Every constant is a typed bound parameter.
 
-Every boolean-valued node compiles to SQL that is never NULL (a comparison
-with a NULL operand becomes FALSE through COALESCE), so NOT and OR behave as
-in Python.  A lookup path ``account.parent_account.industry`` joins one alias
+Every boolean *value* compiles to SQL that is never NULL (a comparison with a
+NULL operand becomes FALSE through COALESCE), so NOT and OR behave as in
+Python.  The WHERE form (``where``) leaves the comparisons reached only
+through AND/OR bare, because a WHERE clause drops NULL rows like FALSE ones:
+that keeps ``region = 'west'`` sargable, so the declared indexes serve it.  A lookup path ``account.parent_account.industry`` joins one alias
 per distinct prefix: ``lead LEFT OUTER JOIN account AS a1 ON lead.account =
 a1.id LEFT OUTER JOIN account AS a2 ON a1.parent_account = a2.id``.
 """
@@ -66,9 +68,19 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: Predicates that are false whenever an operand is null: in a WHERE clause, SQL's NULL says the same.
+_NULL_IS_FALSE_OPS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "contains", "starts_with",
+                                "ends_with"})
+
+
 @dataclass(frozen=True)
 class SqlExpression:
-    """A compiled expression: ``where`` (never NULL, for booleans), ``value`` and the joins both need."""
+    """A compiled expression: ``where`` (for a WHERE clause only), ``value`` and the joins both need.
+
+    ``where`` may be NULL on rows where the condition is false: use it as a
+    WHERE (or AND it with other WHERE conditions), never under a NOT or as a
+    value; ``value`` is never NULL for conditions.
+    """
 
     value: ColumnElement[Any]
     where: ColumnElement[bool]
@@ -100,6 +112,8 @@ class SqlCompiler:
         self._today_param: Any = None
         self._aliases: dict[tuple[str, ...], FromClause] = {}
         self.joins: list[tuple[FromClause, ColumnElement[bool]]] = []
+        #: The comparison ``filter_cond`` lets through without its never-NULL wrapper.
+        self._bare: Node | None = None
         self._emitters: dict[type[Node], Callable[[Any], Any]] = {
             Literal: self._literal, ListLiteral: self._list, Path: self._path, Unary: self._unary,
             Binary: self._binary, IsEmpty: self._is_empty, Call: self._call,
@@ -109,6 +123,28 @@ class SqlCompiler:
 
     def emit(self, node: Node) -> Any:
         return self._emitters[type(node)](node)
+
+    def filter_cond(self, node: Node) -> ColumnElement[bool]:
+        """SQL for a WHERE clause: TRUE where the condition holds, FALSE *or NULL* where it does not.
+
+        A WHERE clause drops NULL rows just as FALSE ones, and AND/OR keep that
+        equivalence, so comparisons reached only through AND/OR go to the
+        database bare (``region = 'west'``) instead of wrapped in COALESCE: the
+        planner can then use an index on the column.  Below a NOT, and for
+        values, ``cond`` keeps the strict TRUE/FALSE form.
+        """
+        if isinstance(node, Binary) and node.op in ("and", "or"):
+            combine = and_ if node.op == "and" else or_
+            return combine(self.filter_cond(node.left), self.filter_cond(node.right))
+        if isinstance(node, Binary) and node.op in _NULL_IS_FALSE_OPS:
+            self._bare = node
+            try:
+                return self.emit(node)
+            finally:
+                self._bare = None
+        if isinstance(node, Path) and node.type == BOOLEAN:
+            return self.emit(node)
+        return self.cond(node)
 
     def cond(self, node: Node) -> ColumnElement[bool]:
         """SQL that is TRUE or FALSE, never NULL."""
@@ -168,9 +204,9 @@ class SqlCompiler:
             return self._comparison(node)
         return self._arithmetic(node)
 
-    def _never_null(self, expression: Any, *operands: Node) -> Any:
+    def _never_null(self, node: Node, expression: Any, *operands: Node) -> Any:
         """A predicate over ``operands`` that is FALSE, not NULL, when one of them is null."""
-        if any(o.nullable for o in operands):
+        if node is not self._bare and any(o.nullable for o in operands):
             return func.coalesce(expression, false(), type_=Boolean())
         return expression
 
@@ -182,7 +218,7 @@ class SqlCompiler:
             "=": lambda: left == right, "!=": lambda: left != right, "<": lambda: left < right,
             "<=": lambda: left <= right, ">": lambda: left > right, ">=": lambda: left >= right,
         }[node.op]()
-        return self._never_null(compare, node.left, node.right)
+        return self._never_null(node, compare, node.left, node.right)
 
     def _membership(self, node: Binary) -> Any:
         left = self.emit(node.left)
@@ -190,7 +226,7 @@ class SqlCompiler:
         if isinstance(node.right, ListLiteral):
             values = self._list(node.right)
             test = left.not_in(values) if negate else left.in_(values)
-            return self._never_null(test, node.left)
+            return self._never_null(node, test, node.left)
         has = sqlparts.list_has(self.emit(node.right), left, type_=Boolean())
         if negate:
             has = and_(left.is_not(None), not_(has))
@@ -204,7 +240,7 @@ class SqlCompiler:
             return and_(value.is_not(None), has) if node.right.nullable else has
         if node.op == "like":
             pattern = literal(node.right.value, String())  # type: ignore[attr-defined]
-            return self._never_null(sqlparts.like_ascii(left, pattern, type_=Boolean()), node.left)
+            return self._never_null(node, sqlparts.like_ascii(left, pattern, type_=Boolean()), node.left)
         if isinstance(node.right, Literal):
             needle = escape_like(ascii_lower(node.right.value))
             text = {"contains": f"%{needle}%", "starts_with": f"{needle}%", "ends_with": f"%{needle}"}[node.op]
@@ -216,7 +252,7 @@ class SqlCompiler:
             pattern = {"contains": lambda: wildcard.concat(escaped).concat(wildcard),
                        "starts_with": lambda: escaped.concat(wildcard),
                        "ends_with": lambda: wildcard.concat(escaped)}[node.op]()
-        return self._never_null(sqlparts.like_ascii(left, pattern, type_=Boolean()), node.left, node.right)
+        return self._never_null(node, sqlparts.like_ascii(left, pattern, type_=Boolean()), node.left, node.right)
 
     def _arithmetic(self, node: Binary) -> Any:
         left, right = self.emit(node.left), self.emit(node.right)
@@ -264,8 +300,9 @@ def compile_sql(source: str, tree: Node, tables: Mapping[str, Table], root: str,
     compiler = SqlCompiler(source, tables, root, now)
     value = compiler.emit(tree)
     if tree.type == BOOLEAN:
-        where = compiler.cond(tree)
-        value = type_coerce(where, Boolean()) if not tree.nullable else value
+        strict = compiler.cond(tree)
+        value = type_coerce(strict, Boolean()) if not tree.nullable else value
+        where = compiler.filter_cond(tree)
     else:
         where = case((value.is_not(None), true()), else_=false()) if tree.type != NULL else false()
         value = type_coerce(value, sql_type(tree.type)) if tree.type not in (NULL, LIST) else value

@@ -96,10 +96,23 @@ def test_constants_are_bound_parameters(check, entities) -> None:  # noqa: ANN00
     assert hostile in compiled.where.compile(dialect=postgresql.dialect()).params.values()
 
 
-def test_conditions_never_compile_to_null(check, entities) -> None:  # noqa: ANN001
+def test_condition_values_never_compile_to_null(check, entities) -> None:  # noqa: ANN001
     tables = entity_tables(entities.values())
-    text = str(check("country != 'DE'").sql(tables).where.compile(dialect=sqlite.dialect()))
+    text = str(check("country != 'DE'").sql(tables).value.compile(dialect=sqlite.dialect()))
     assert text.startswith("coalesce(")
+
+
+def test_where_leaves_comparisons_under_and_or_bare_so_indexes_apply(check, entities) -> None:  # noqa: ANN001
+    tables = entity_tables(entities.values())
+    text = str(check("country = 'DE' and (employees > 5 or country in ('AT', 'CH'))").sql(tables)
+               .where.compile(dialect=sqlite.dialect()))
+    assert "coalesce" not in text
+
+
+def test_where_keeps_comparisons_under_not_strict(check, entities) -> None:  # noqa: ANN001
+    tables = entity_tables(entities.values())
+    text = str(check("not (country = 'DE') and employees > 5").sql(tables).where.compile(dialect=sqlite.dialect()))
+    assert text.startswith("coalesce(lead.country = ?, 0) = 0 AND ")  # SQLite spells NOT x as x = 0
 
 
 def test_escape_like() -> None:
