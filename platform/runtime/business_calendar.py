@@ -75,13 +75,17 @@ class WorkingInterval:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise CalendarConfigError([CalendarProblem("interval", "wall-clock times without a time zone", f"{self.start}-{self.end}")])
+            raise CalendarConfigError(
+                [CalendarProblem("interval", "wall-clock times without a time zone", f"{self.start}-{self.end}")]
+            )
         if _seconds(self.start) >= _seconds(self.end, is_end=True):
             raise CalendarConfigError([CalendarProblem("interval", "a start before the end", f"{self.start}-{self.end}")])
 
     @classmethod
     def of(cls, start: str, end: str) -> WorkingInterval:
         """``WorkingInterval.of("09:00", "17:00")``; ``"24:00"`` is accepted as an end."""
+        if start == "24:00":
+            raise CalendarConfigError([CalendarProblem("interval", "a start before 24:00", repr(start))])
         return cls(_parse_clock(start), _parse_clock(end))
 
 
@@ -100,19 +104,21 @@ class BusinessCalendar:
 
     def __post_init__(self) -> None:
         problems: list[CalendarProblem] = []
-        try:
-            zone = ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            problems.append(CalendarProblem("time_zone", "an IANA time zone name such as 'Europe/Berlin'", repr(self.time_zone)))
+        zone = _load_zone(self.time_zone, problems)
         week: dict[int, tuple[WorkingInterval, ...]] = {}
         for day, intervals in self.week.items():
             if day not in range(7):
                 problems.append(CalendarProblem("week", "weekday numbers 0 (Monday) to 6 (Sunday)", repr(day)))
                 continue
+            if not all(isinstance(interval, WorkingInterval) for interval in intervals):
+                problems.append(CalendarProblem(f"hours.{WEEKDAYS[day]}", "a tuple of WorkingInterval", repr(intervals)))
+                continue
             ordered = tuple(sorted(intervals, key=lambda interval: _seconds(interval.start)))
             for before, after in zip(ordered, ordered[1:], strict=False):
                 if _seconds(before.end, is_end=True) > _seconds(after.start):
-                    problems.append(CalendarProblem(f"hours.{WEEKDAYS[day]}", "intervals that do not overlap", f"{before} and {after}"))
+                    problems.append(
+                        CalendarProblem(f"hours.{WEEKDAYS[day]}", "intervals that do not overlap", f"{before} and {after}")
+                    )
             week[day] = ordered
         if problems:
             raise CalendarConfigError(problems)
@@ -135,7 +141,11 @@ class BusinessCalendar:
         result = []
         for interval in self.week[day.weekday()]:
             start = local_instant(self.zone, day, interval.start)
-            end = local_instant(self.zone, day + timedelta(days=1), MIDNIGHT) if interval.end == MIDNIGHT else local_instant(self.zone, day, interval.end)
+            end = (
+                local_instant(self.zone, day + timedelta(days=1), MIDNIGHT)
+                if interval.end == MIDNIGHT
+                else local_instant(self.zone, day, interval.end)
+            )
             if start < end:
                 result.append((start, end))
         return tuple(result)
@@ -149,18 +159,29 @@ class BusinessCalendar:
         """
         if not isinstance(data, Mapping):
             raise CalendarConfigError([CalendarProblem("(calendar)", "an object", type(data).__name__)])
-        problems = [CalendarProblem(key, f"only the keys {', '.join(_CALENDAR_KEYS)}", "an unknown key") for key in data if key not in _CALENDAR_KEYS]
+        problems = [
+            CalendarProblem(key, f"only the keys {', '.join(_CALENDAR_KEYS)}", "an unknown key")
+            for key in data
+            if key not in _CALENDAR_KEYS
+        ]
         name = name if name is not None else data.get("name", "")
         if not isinstance(name, str):
             problems.append(CalendarProblem("name", "a string", repr(name)))
         time_zone = data.get("time_zone")
-        if not isinstance(time_zone, str):
-            problems.append(CalendarProblem("time_zone", "an IANA time zone name such as 'Europe/Berlin'", repr(time_zone)))
+        _load_zone(time_zone, problems)
         week = _parse_hours(data.get("hours"), problems)
         holidays = _parse_holidays(data.get("holidays", []), problems)
         if problems:
             raise CalendarConfigError(problems)
         return cls(name=name, time_zone=time_zone, week=week, holidays=holidays)
+
+
+def _load_zone(name: Any, problems: list[CalendarProblem]) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        problems.append(CalendarProblem("time_zone", "an IANA time zone name such as 'Europe/Berlin'", repr(name)))
+        return None
 
 
 def _parse_clock(text: Any, path: str = "interval", problems: list[CalendarProblem] | None = None) -> time:

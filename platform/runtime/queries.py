@@ -82,6 +82,10 @@ class SortKey:
 
 def visible_entities(model: RecordModel, actor: Actor) -> dict[str, Entity]:
     """Each entity the actor may read, with only the fields the actor may read (what filters check against)."""
+    return model.memo(("visible", actor.is_admin, actor.roles), lambda: _visible_entities(model, actor))
+
+
+def _visible_entities(model: RecordModel, actor: Actor) -> dict[str, Entity]:
     result = {}
     for name, entity in model.catalog.entities.items():
         access = entity_access(model.catalog, actor, name)
@@ -154,10 +158,17 @@ class ListQuery:
             self._conditions.append(self._search_condition(request.search.strip()))
 
     def _add_filter(self, source: str) -> None:
-        entities = visible_entities(self.model, self.context.actor)
+        actor, entity = self.context.actor, self.entity.name
+        entities = visible_entities(self.model, actor)
         try:
-            checked = check_expression(source, entities[self.entity.name], entities, expected="boolean")
-            compiled = checked.sql(self.model.tables, now=self.context.now)
+            checked = self.model.memo(
+                ("filter", entity, source, actor.is_admin, actor.roles),
+                lambda: check_expression(source, entities[entity], entities, expected="boolean"))
+            if checked.uses_now:  # now() and today() are bound per request
+                compiled = checked.sql(self.model.tables, now=self.context.now)
+            else:
+                compiled = self.model.memo(("filter_sql", entity, source, actor.is_admin, actor.roles),
+                                           lambda: checked.sql(self.model.tables))
         except ExpressionError as error:
             raise Invalid("the filter is not a valid condition",
                           [FieldError("filter", _problem_text(p), "invalid_filter") for p in error.problems]) from None

@@ -19,6 +19,11 @@ class RecordError(XrmError):
         self.detail = detail
         self.errors = tuple(errors)
 
+    def __str__(self) -> str:
+        """The detail and each field error, for logs and the command line."""
+        parts = [f"{e.field}: {e.message}" if e.field else e.message for e in self.errors]
+        return "; ".join([self.detail, *parts])
+
 
 class NotFound(RecordError):
     status, title = 404, "Not found"

@@ -7,8 +7,10 @@ request of the process; nothing in it is specific to a request or a user.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import MetaData, Table
 
@@ -42,6 +44,7 @@ class RecordModel:
         self.users_table: Table = metadata.tables[USERS_TABLE]
         self._logic: dict[str, EntityLogic] = {}
         self._lock = threading.Lock()
+        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         references: dict[str, list[Reference]] = {}
         for entity in catalog.entities.values():
             for field in entity.fields:
@@ -69,6 +72,27 @@ class RecordModel:
                 logic = self._logic.get(name) or compile_entity_logic(self.entity(name), self.catalog.entities)
                 self._logic[name] = logic
         return logic
+
+    #: How many derived objects (checked filters, visible entities per role set) ``memo`` keeps.
+    MEMO_SIZE = 512
+
+    def memo(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """``build()``, kept for later calls with the same ``key`` (least recently used dropped first).
+
+        For things derived from this metadata version only (a checked filter
+        for a set of roles): they never go stale, the whole model is replaced
+        when the metadata changes.
+        """
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = build()
+        with self._lock:
+            self._memo[key] = value
+            while len(self._memo) > self.MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
 
     def references_to(self, name: str) -> tuple[Reference, ...]:
         """Lookup fields (of any entity) pointing to ``name``'s records."""
