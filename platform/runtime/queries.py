@@ -39,6 +39,8 @@ DEFAULT_LIMIT = 50
 MAX_SORT_KEYS = 5
 #: Quick search looks for the text anywhere in these fields; longer input is refused rather than scanned.
 MAX_SEARCH_LENGTH = 200
+#: A filter is a condition people type or views store; far longer text is refused before parsing.
+MAX_FILTER_LENGTH = 4000
 
 #: System columns as pseudo-fields, so that sorting and cursors treat them like any field.
 SYSTEM_FIELDS: Mapping[str, Field] = {
@@ -159,6 +161,9 @@ class ListQuery:
 
     def _add_filter(self, source: str) -> None:
         actor, entity = self.context.actor, self.entity.name
+        if len(source) > MAX_FILTER_LENGTH:
+            raise Invalid("the filter is too long",
+                          [FieldError("filter", f"a filter has at most {MAX_FILTER_LENGTH} characters", "too_long")])
         entities = visible_entities(self.model, actor)
         try:
             checked = self.model.memo(
@@ -172,6 +177,9 @@ class ListQuery:
         except ExpressionError as error:
             raise Invalid("the filter is not a valid condition",
                           [FieldError("filter", _problem_text(p), "invalid_filter") for p in error.problems]) from None
+        except RecursionError:
+            raise Invalid("the filter is not a valid condition",
+                          [FieldError("filter", "the filter is nested too deeply", "too_deep")]) from None
         self._conditions.append(compiled.where)
         if compiled.joins:
             # a related record outside the caller's scope reads as empty, exactly like a missing one

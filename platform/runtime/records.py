@@ -306,8 +306,11 @@ class RecordService:
 
     @staticmethod
     def _coerce_owner(raw: Any, errors: list[FieldError]) -> int | None:
+        owner, user_type = Field("owner_id", "user", "Owner"), get_field_type("user")
         try:
-            value = get_field_type("user").coerce(raw, Field("owner_id", "user", "Owner"))
+            value = user_type.coerce(raw, owner)
+            if value is not None and (problem := user_type.validate(value, owner)) is not None:
+                raise problem
         except FieldValueError as error:
             errors.append(FieldError("owner_id", error.message, error.code))
             return None
