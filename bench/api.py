@@ -56,7 +56,7 @@ STATUSES = ["new", "working", "nurturing", "qualified", "unqualified", "converte
 
 def lead_input(i: int) -> dict[str, Any]:
     return {"last_name": f"Lead {i}", "first_name": "Pat", "company": f"Company {i % 97}",
-            "email": f"lead{i}@example.com", "status": STATUSES[i % 4], "region": REGIONS[i % 12],
+            "email": f"lead{i}@example.com", "region": REGIONS[i % 12],
             "country": "DE", "rating": "warm", "annual_revenue": "125000.00", "number_of_employees": 40}
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from xrm.context import Actor, Context
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
 from xrm.metadata.identifiers import SYSTEM_COLUMNS
-from xrm.metadata.model import Entity, Field
+from xrm.metadata.model import Entity, Field, Transition, Workflow
 from xrm.metadata.suggest import did_you_mean
 from xrm.runtime.audit import changed_fields, record_change
 from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
@@ -36,6 +36,8 @@ from xrm.system_tables import sequences
 Record = dict[str, Any]
 #: Channels through which people type values; fields marked read-only in metadata refuse them.
 _PEOPLE_SOURCES = frozenset({"api", "ui"})
+#: Channels that may set a workflow's state directly: imports bring records in the state they are already in.
+_STATE_SETTING_SOURCES = frozenset({"import"})
 #: Changes made by the platform itself while carrying out a delete (cascades, clearing references).
 _CASCADE_NOTE = "{verb} because {entity} #{id} was deleted"
 
@@ -50,6 +52,8 @@ class RecordChange:
     before: Mapping[str, Any] | None
     after: Mapping[str, Any] | None
     changed: frozenset[str]
+    #: ``workflow.transition`` when the change is a workflow transition (the rules' transition trigger).
+    transition: str | None = None
 
 
 class WriteHook(Protocol):
@@ -97,6 +101,28 @@ class RecordService:
             raise NotFound(f"there is no {entity.label.lower()} with id {record_id}")
         return self.visible(access, row)
 
+    def stored_record(self, connection: Connection, entity_name: str, record_id: int) -> Record:
+        """The whole stored row, whoever may see it: for the platform's own checks (guards), never for output."""
+        entity = self.model.entity(entity_name)
+        row = self._load(connection, entity, record_id, scope="all", actor=Actor.system())
+        if row is None:
+            raise NotFound(f"there is no {entity.label.lower()} with id {record_id}")
+        return row
+
+    def may_change(self, connection: Connection, context: Context, entity_name: str, record_id: int,
+                   action: Action) -> bool:
+        """Whether the actor's roles let it ``action`` (update, delete) this record."""
+        entity = self.model.entity(entity_name)
+        scope = self.access(context.actor, entity_name).scope(action)
+        return self._load(connection, entity, record_id, scope=scope, actor=context.actor) is not None
+
+    def preview(self, connection: Connection, context: Context, entity_name: str, record: Mapping[str, Any],
+                values: Mapping[str, Any]) -> Record:
+        """``record`` with ``values`` coerced and applied as an update would (nothing is written)."""
+        entity = self.model.entity(entity_name)
+        given = self._coerce_input(context, entity, self.access(context.actor, entity_name), values, creating=False)
+        return {**record, **given}
+
     def _load(self, connection: Connection, entity: Entity, record_id: Any, *, scope: str | None, actor: Actor,
               for_update: bool = False) -> Record | None:
         if not _is_record_id(record_id) or scope is None:
@@ -130,6 +156,8 @@ class RecordService:
         access = self._require(context, entity, "create")
         given = self._coerce_input(context, entity, access, values, creating=True)
         record = apply_defaults(entity, given)
+        for workflow in self._workflows(entity):
+            record[workflow.field] = workflow.initial
         record.setdefault("owner_id", None)
         if record["owner_id"] is None:
             record["owner_id"] = context.actor.user_id
@@ -154,24 +182,34 @@ class RecordService:
         return self.visible(access, _ordered(table, row))
 
     def update(self, connection: Connection, context: Context, entity_name: str, record_id: Any,
-               values: Mapping[str, Any], *, expected_version: int | None = None) -> Record:
-        """Change the fields in ``values``; ``expected_version`` refuses the change when the record moved on."""
+               values: Mapping[str, Any], *, expected_version: int | None = None,
+               transition: tuple[Workflow, Transition] | None = None) -> Record:
+        """Change the fields in ``values``; ``expected_version`` refuses the change when the record moved on.
+
+        A workflow's state field changes only with ``transition`` (``WorkflowRuntime.take`` checks it first).
+        """
         entity = self.model.entity(entity_name)
         access = self._require(context, entity, "update")
         current = self._load_for_change(connection, context, entity, record_id, "update", access)
         _check_version(entity, current, expected_version)
-        given = self._coerce_input(context, entity, access, values, creating=False)
+        state_field = transition[0].field if transition else None
+        given = self._coerce_input(context, entity, access, values, creating=False, state_field=state_field)
         record = self._complete(connection, context, entity, {**current, **given}, given, before=current)
-        return self._write_update(connection, context, entity, access, current, record, frozenset(given))
+        if transition is None:
+            return self._write_update(connection, context, entity, access, current, record, frozenset(given))
+        workflow, step = transition
+        return self._write_update(connection, context, entity, access, current, record, frozenset(given),
+                                  note=step.label or step.name, transition=f"{workflow.name}.{step.name}")
 
     def _write_update(self, connection: Connection, context: Context, entity: Entity, access: EntityAccess,
-                      current: Record, record: Record, given: frozenset[str], note: str | None = None) -> Record:
+                      current: Record, record: Record, given: frozenset[str], note: str | None = None,
+                      transition: str | None = None) -> Record:
         table = self.model.table(entity.name)
         changes = changed_fields(current, record, self._audited(entity))
         if not changes:
             return self.visible(access, current)
         self._run_hooks("before_write", connection, context,
-                        RecordChange(entity.name, "update", current["id"], current, record, given))
+                        RecordChange(entity.name, "update", current["id"], current, record, given, transition))
         self._check_unique(connection, entity, record, current["id"])
         new_values = {c.field: record[c.field] for c in changes}
         new_values.update(version=current["version"] + 1, updated_at=context.now, updated_by=context.actor.user_id)
@@ -186,10 +224,11 @@ class RecordService:
             raise StaleVersion(f"{entity.label} {current['id']} was changed by someone else meanwhile; reload it",
                                latest or current["version"])
         row = {**current, **new_values}
-        record_change(connection, context, entity=entity.name, record_id=current["id"], action="update",
-                      version=row["version"], changes=changes, note=note)
+        record_change(connection, context, entity=entity.name, record_id=current["id"],
+                      action="transition" if transition else "update", version=row["version"], changes=changes,
+                      note=note)
         self._run_hooks("after_write", connection, context,
-                        RecordChange(entity.name, "update", current["id"], current, row, given))
+                        RecordChange(entity.name, "update", current["id"], current, row, given, transition))
         return self.visible(access, row)
 
     def delete(self, connection: Connection, context: Context, entity_name: str, record_id: Any, *,
@@ -259,10 +298,11 @@ class RecordService:
     # -- the steps ----------------------------------------------------------------------------
 
     def _coerce_input(self, context: Context, entity: Entity, access: EntityAccess, values: Mapping[str, Any], *,
-                      creating: bool) -> Record:
+                      creating: bool, state_field: str | None = None) -> Record:
         """Input turned into stored values by field type; every problem reported at once."""
         if not isinstance(values, Mapping):
             raise Invalid("the record must be a JSON object of field names and values")
+        workflows = {w.field: w for w in self._workflows(entity)}
         result: Record = {}
         errors: list[FieldError] = []
         forbidden: list[FieldError] = []
@@ -289,6 +329,13 @@ class RecordService:
                 continue
             if not access.can_edit_field(name):
                 forbidden.append(FieldError(name, f"you may not change '{field.label}'", "not_permitted"))
+                continue
+            if name in workflows and name != state_field and context.source not in _STATE_SETTING_SOURCES:
+                workflow = workflows[name]
+                if not (creating and raw in (None, "", workflow.initial)):
+                    errors.append(FieldError(name, f"'{field.label}' follows the workflow '{workflow.label}': "
+                                                   + ("new records start in its initial state" if creating else
+                                                      "change it by taking one of its transitions"), "workflow_field"))
                 continue
             try:
                 value = field_type.coerce(raw, field)
@@ -321,7 +368,7 @@ class RecordService:
         """Check references, compute formulas, then check required fields and validation rules."""
         errors = self._missing_references(connection, entity, record, given)
         logic = self.model.logic(entity.name)
-        expanded = self._expand(connection, entity, record, logic.lookups)
+        expanded = self.expand_lookups(connection, entity, record, logic.lookups)
         evaluation_context = {"now": context.now}
         expanded, formula_errors = apply_formulas(logic, expanded, evaluation_context)
         errors += formula_errors
@@ -355,7 +402,7 @@ class RecordService:
                 errors.append(FieldError(name, f"there is no {what} with id {value}", "not_found"))
         return errors
 
-    def _expand(self, connection: Connection, entity: Entity, record: Record, paths: Iterable[str]) -> Record:
+    def expand_lookups(self, connection: Connection, entity: Entity, record: Record, paths: Iterable[str]) -> Record:
         """The record with each lookup in ``paths`` replaced by the related record (for expressions)."""
         expanded: Record = dict(record)
         for path in sorted(paths, key=lambda p: p.count(".")):
@@ -405,6 +452,9 @@ class RecordService:
                 errors += [FieldError(c, message, "unique") for c in columns]
         if errors:
             raise Conflict(f"the {entity.label.lower()} duplicates another record", errors)
+
+    def _workflows(self, entity: Entity) -> list[Workflow]:
+        return [w for w in self.model.catalog.workflows.values() if w.entity == entity.name]
 
     def _stored(self, entity: Entity, record: Mapping[str, Any]) -> Record:
         return {f.name: record.get(f.name) for f in entity.fields}

@@ -56,13 +56,18 @@ def json_response(content: Any, status: int = 200, headers: dict[str, str] | Non
                     media_type="application/json", headers=headers)
 
 
-def api_endpoint(handler: Callable[[Call], Response], *, body: bool = False, public: bool = False,
+def api_endpoint(handler: Callable[[Call], Response], *, body: bool | str = False, public: bool = False,
                  source: Source = "api") -> Callable[[Request], Any]:
-    """Wrap ``handler`` as a Starlette endpoint (see the module docstring)."""
+    """Wrap ``handler`` as a Starlette endpoint (see the module docstring).
+
+    ``body``: True reads a JSON body; "optional" also accepts none (then ``call.body`` is None).
+    """
 
     async def endpoint(request: Request) -> Response:
         try:
-            payload = await _read_json(request) if body else None
+            no_body = body == "optional" and request.headers.get("content-length", "0") == "0" \
+                and "transfer-encoding" not in request.headers
+            payload = await _read_json(request) if body and not no_body else None
         except ApiProblem as problem:
             return problem_response(problem.status, problem.title, problem.detail, problem.errors, problem.headers)
         return await run_in_threadpool(_run, handler, request, payload, public, source)

@@ -16,6 +16,7 @@ from xrm.runtime.permissions import scope_condition
 from xrm.runtime.queries import DEFAULT_LIMIT, ListQuery, ListRequest, Page
 from xrm.runtime.record_errors import Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
+from xrm.runtime.workflows import WorkflowRuntime
 
 LIST_PARAMETERS = ("filter", "sort", "limit", "offset", "cursor", "q", "total")
 
@@ -169,4 +170,31 @@ def record_routes() -> list[Route]:
         Route("/{entity}/{id:int}/timeline", api_endpoint(record_timeline), methods=["GET"]),
         Route("/{entity}/{id:int}/related", api_endpoint(related_lists), methods=["GET"]),
         Route("/{entity}/{id:int}/related/{child}/{field}", api_endpoint(related_records), methods=["GET"]),
+    ]
+
+
+def list_transitions(call: Call) -> Response:
+    """Transitions out of the record's current state: which the caller may take now, and why not the others."""
+    options = WorkflowRuntime(call.service).options(call.connection, call.context, call.param("entity"), record_id(call))
+    return json_response({"items": [o.as_json() for o in options]})
+
+
+def take_transition(call: Call) -> Response:
+    """Take a transition; the body may carry ``values`` to set in the same change (e.g. the fields it requires)."""
+    body = call.body if call.body is not None else {}
+    if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict) or set(body) - {"values", "version"}:
+        raise Invalid("the body must be {\"values\": {field: value, ...}} (or empty)",
+                      [FieldError(None, "expected a JSON object with an optional 'values' object", "type")])
+    version = expected_version(call)
+    if version is None and isinstance(body.get("version"), int):
+        version = body["version"]
+    record = WorkflowRuntime(call.service).take(call.connection, call.context, call.param("entity"), record_id(call),
+                                                call.param("name"), body.get("values") or {}, expected_version=version)
+    return json_response(record_json(record), headers=_etag(record))
+
+
+def workflow_routes() -> list[Route]:
+    return [
+        Route("/{entity}/{id:int}/transitions", api_endpoint(list_transitions), methods=["GET"]),
+        Route("/{entity}/{id:int}/transitions/{name}", api_endpoint(take_transition, body="optional"), methods=["POST"]),
     ]

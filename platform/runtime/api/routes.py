@@ -11,7 +11,7 @@ from xrm.runtime.api.calls import Call, api_endpoint, json_response
 from xrm.runtime.api.meta_routes import meta_routes
 from xrm.runtime.api.openapi import openapi_document
 from xrm.runtime.api.problems import problem_response
-from xrm.runtime.api.record_routes import record_routes
+from xrm.runtime.api.record_routes import record_routes, workflow_routes
 
 
 def openapi_json(call: Call) -> Response:
@@ -21,7 +21,7 @@ def openapi_json(call: Call) -> Response:
 
 def api_mount() -> Mount:
     routes = [Route("/openapi.json", api_endpoint(openapi_json, public=True), methods=["GET"]),
-              *meta_routes(), *record_routes()]
+              *meta_routes(), *record_routes(), *workflow_routes()]
     return Mount("/api", routes=routes, name="api")
 
 

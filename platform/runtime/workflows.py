@@ -1,0 +1,153 @@
+"""The workflow runtime: a pack's state machines, run through the one write path.
+
+A workflow owns one picklist field of its entity.  That field never changes
+through a plain update: new records start in the initial state and move only
+by taking a transition, which checks (and reports, for every transition of
+the current state) the caller's right to change the record, the transition's
+roles, its guard expression and the fields it requires, then writes the new
+state through ``RecordService`` as an audited "transition" change that write
+hooks (the rules engine's transition trigger) see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from xrm.context import Context
+from xrm.metadata.model import Transition, Workflow
+from xrm.rules.expr import CheckedExpression, check_expression
+from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound
+from xrm.runtime.record_logic import FieldError
+from xrm.runtime.record_model import RecordModel
+from xrm.runtime.records import RecordService, is_empty
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """Why a transition cannot be taken now: ``code`` is guard, role, required or not_permitted."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class TransitionOption:
+    """A transition out of the record's current state, and whether the caller may take it now."""
+
+    workflow: str
+    name: str
+    label: str
+    source: str
+    target: str
+    blockers: tuple[Blocker, ...]
+
+    @property
+    def available(self) -> bool:
+        return not self.blockers
+
+    def as_json(self) -> dict[str, Any]:
+        return {"workflow": self.workflow, "name": self.name, "label": self.label, "from": self.source,
+                "to": self.target, "available": self.available,
+                "reasons": [{"code": b.code, "message": b.message, "field": b.field} for b in self.blockers]}
+
+
+def workflows_of(model: RecordModel, entity: str) -> tuple[Workflow, ...]:
+    return tuple(w for w in model.catalog.workflows.values() if w.entity == entity)
+
+
+def _guard(model: RecordModel, workflow: Workflow, transition: Transition) -> CheckedExpression | None:
+    if not transition.guard:
+        return None
+    return model.memo(("guard", workflow.name, transition.name), lambda: check_expression(
+        transition.guard or "", model.entity(workflow.entity), model.catalog.entities, expected="boolean"))
+
+
+class WorkflowRuntime:
+    """Lists and takes transitions for one metadata version, as one actor."""
+
+    def __init__(self, service: RecordService) -> None:
+        self.service = service
+        self.model = service.model
+
+    def options(self, connection: Connection, context: Context, entity: str, record_id: int) -> list[TransitionOption]:
+        """Every transition out of the record's current state (in each of its workflows), with its blockers."""
+        record = self._record(connection, context, entity, record_id)
+        return [self._option(connection, context, workflow, transition, record, {})
+                for workflow in workflows_of(self.model, entity)
+                for transition in workflow.transitions if record.get(workflow.field) in transition.sources]
+
+    def take(self, connection: Connection, context: Context, entity: str, record_id: int, name: str,
+             values: Mapping[str, Any] | None = None, *, expected_version: int | None = None) -> dict[str, Any]:
+        """Take transition ``name``, setting ``values`` (e.g. the fields it requires) in the same change."""
+        values = dict(values or {})
+        record = self._record(connection, context, entity, record_id)
+        found = [(w, t) for w in workflows_of(self.model, entity) for t in w.transitions if t.name == name]
+        if not found:
+            raise NotFound(f"{self.model.entity(entity).label} has no transition '{name}'")
+        workflow, transition = found[0]
+        current = record.get(workflow.field)
+        if current not in transition.sources:
+            raise Conflict(f"'{transition.label or transition.name}' starts from {_states(workflow, transition.sources)}, "
+                           f"but the record is {_state_label(workflow, current)}",
+                           [FieldError(workflow.field, f"the record is {_state_label(workflow, current)}", "wrong_state")])
+        if workflow.field in values:
+            raise Invalid("the transition sets the state itself",
+                          [FieldError(workflow.field, "leave the state out: the transition sets it", "workflow_field")])
+        coerced = self.service.preview(connection, context, entity, record, values)
+        option = self._option(connection, context, workflow, transition, coerced, values)
+        if option.blockers:
+            errors = [FieldError(b.field, b.message, b.code) for b in option.blockers]
+            forbidden = [b for b in option.blockers if b.code in ("role", "not_permitted")]
+            if forbidden:
+                raise Forbidden(forbidden[0].message, errors)
+            raise Invalid(f"'{transition.label or transition.name}' cannot be taken now", errors)
+        return self.service.update(connection, context, entity, record_id, {**values, workflow.field: transition.target},
+                                   expected_version=expected_version, transition=(workflow, transition))
+
+    # -- the checks -----------------------------------------------------------------------------
+
+    def _record(self, connection: Connection, context: Context, entity: str, record_id: int) -> dict[str, Any]:
+        """The full stored record (guards may read fields the caller cannot), after the caller's read check."""
+        self.service.get(connection, context, entity, record_id)
+        return self.service.stored_record(connection, entity, record_id)
+
+    def _option(self, connection: Connection, context: Context, workflow: Workflow, transition: Transition,
+                record: Mapping[str, Any], values: Mapping[str, Any]) -> TransitionOption:
+        entity = self.model.entity(workflow.entity)
+        access = self.service.access(context.actor, entity.name)
+        blockers: list[Blocker] = []
+        may_update = self.service.may_change(connection, context, entity.name, record["id"], "update")
+        if not may_update:
+            blockers.append(Blocker("not_permitted", f"you may not change this {entity.label.lower()}"))
+        elif transition.roles and not context.actor.is_admin and not (context.actor.roles & set(transition.roles)):
+            names = ", ".join(self.model.catalog.roles[r].label if r in self.model.catalog.roles else r
+                              for r in transition.roles)
+            blockers.append(Blocker("role", f"only {names} may take this transition"))
+        for name in transition.requires:
+            field = entity.field(name)
+            if field is not None and is_empty(record.get(name)):
+                visible = access.can_read_field(name)
+                blockers.append(Blocker("required", f"'{field.label}' must be filled in first" if visible
+                                        else "a field you cannot see must be filled in first", name if visible else None))
+        guard = _guard(self.model, workflow, transition)
+        if guard is not None:
+            expanded = self.service.expand_lookups(connection, entity, dict(record), guard.lookups)
+            if guard.python(expanded, {"now": context.now}) is not True:
+                blockers.append(Blocker("guard", f"the condition is not met: {transition.guard}"))
+        current = record.get(workflow.field)
+        return TransitionOption(workflow.name, transition.name, transition.label or transition.name,
+                                str(current), transition.target, tuple(blockers))
+
+
+def _state_label(workflow: Workflow, name: Any) -> str:
+    state = next((s for s in workflow.states if s.name == name), None)
+    return f"'{state.label}'" if state else ("in no state" if name is None else f"'{name}'")
+
+
+def _states(workflow: Workflow, names: tuple[str, ...]) -> str:
+    return " or ".join(_state_label(workflow, n) for n in names)
