@@ -16,28 +16,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xrm.context import Actor, Context
-from xrm.metadata.fieldtypes import FieldValueError, get_field_type
-from xrm.metadata.identifiers import SYSTEM_COLUMNS
-from xrm.metadata.model import Entity, Field, Transition, Workflow
-from xrm.metadata.suggest import did_you_mean
+from xrm.metadata.fieldtypes import get_field_type
+from xrm.metadata.model import Entity, Transition, Workflow
 from xrm.runtime.audit import changed_fields, record_change
 from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
+from xrm.runtime.record_constraints import assign_autonumbers, check_unique, check_version
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
+from xrm.runtime.record_input import coerce_input, count_text
 from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
 from xrm.runtime.record_model import RecordModel
-from xrm.system_tables import sequences
 
 Record = dict[str, Any]
-#: Channels through which people type values; fields marked read-only in metadata refuse them.
-_PEOPLE_SOURCES = frozenset({"api", "ui"})
-#: Channels that may set a workflow's state directly: imports bring records in the state they are already in.
-_STATE_SETTING_SOURCES = frozenset({"import"})
 #: Changes made by the platform itself while carrying out a delete (cascades, clearing references).
 _CASCADE_NOTE = "{verb} because {entity} #{id} was deleted"
 
@@ -120,7 +113,8 @@ class RecordService:
                 values: Mapping[str, Any]) -> Record:
         """``record`` with ``values`` coerced and applied as an update would (nothing is written)."""
         entity = self.model.entity(entity_name)
-        given = self._coerce_input(context, entity, self.access(context.actor, entity_name), values, creating=False)
+        given = coerce_input(context, entity, self.access(context.actor, entity_name), values, creating=False,
+                             workflows=self._workflows(entity))
         return {**record, **given}
 
     def _load(self, connection: Connection, entity: Entity, record_id: Any, *, scope: str | None, actor: Actor,
@@ -154,7 +148,7 @@ class RecordService:
         """Create a record from ``values`` (field name → input value); returns it as the actor sees it."""
         entity = self.model.entity(entity_name)
         access = self._require(context, entity, "create")
-        given = self._coerce_input(context, entity, access, values, creating=True)
+        given = coerce_input(context, entity, access, values, creating=True, workflows=self._workflows(entity))
         record = apply_defaults(entity, given)
         for workflow in self._workflows(entity):
             record[workflow.field] = workflow.initial
@@ -164,8 +158,8 @@ class RecordService:
         record = self._complete(connection, context, entity, record, given, before=None)
         self._run_hooks("before_write", connection, context,
                         RecordChange(entity.name, "create", None, None, record, frozenset(given)))
-        self._assign_autonumbers(connection, entity, record)
-        self._check_unique(connection, entity, record, None)
+        assign_autonumbers(connection, entity, record)
+        check_unique(connection, self.model.table(entity.name), entity, record, None)
         table = self.model.table(entity.name)
         row = {**self._stored(entity, record), "version": 1, "owner_id": record["owner_id"],
                "created_at": context.now, "updated_at": context.now,
@@ -191,9 +185,10 @@ class RecordService:
         entity = self.model.entity(entity_name)
         access = self._require(context, entity, "update")
         current = self._load_for_change(connection, context, entity, record_id, "update", access)
-        _check_version(entity, current, expected_version)
+        check_version(entity, current, expected_version)
         state_field = transition[0].field if transition else None
-        given = self._coerce_input(context, entity, access, values, creating=False, state_field=state_field)
+        given = coerce_input(context, entity, access, values, creating=False, workflows=self._workflows(entity),
+                             state_field=state_field)
         record = self._complete(connection, context, entity, {**current, **given}, given, before=current)
         if transition is None:
             return self._write_update(connection, context, entity, access, current, record, frozenset(given))
@@ -210,7 +205,7 @@ class RecordService:
             return self.visible(access, current)
         self._run_hooks("before_write", connection, context,
                         RecordChange(entity.name, "update", current["id"], current, record, given, transition))
-        self._check_unique(connection, entity, record, current["id"])
+        check_unique(connection, self.model.table(entity.name), entity, record, current["id"])
         new_values = {c.field: record[c.field] for c in changes}
         new_values.update(version=current["version"] + 1, updated_at=context.now, updated_by=context.actor.user_id)
         try:
@@ -237,7 +232,7 @@ class RecordService:
         entity = self.model.entity(entity_name)
         access = self._require(context, entity, "delete")
         current = self._load_for_change(connection, context, entity, record_id, "delete", access)
-        _check_version(entity, current, expected_version)
+        check_version(entity, current, expected_version)
         self._delete_row(connection, context, entity, current, note=None)
 
     def _delete_row(self, connection: Connection, context: Context, entity: Entity, current: Record,
@@ -297,72 +292,6 @@ class RecordService:
 
     # -- the steps ----------------------------------------------------------------------------
 
-    def _coerce_input(self, context: Context, entity: Entity, access: EntityAccess, values: Mapping[str, Any], *,
-                      creating: bool, state_field: str | None = None) -> Record:
-        """Input turned into stored values by field type; every problem reported at once."""
-        if not isinstance(values, Mapping):
-            raise Invalid("the record must be a JSON object of field names and values")
-        workflows = {w.field: w for w in self._workflows(entity)}
-        result: Record = {}
-        errors: list[FieldError] = []
-        forbidden: list[FieldError] = []
-        for name, raw in values.items():
-            field = entity.field(name) if isinstance(name, str) else None
-            if name == "owner_id":
-                result["owner_id"] = self._coerce_owner(raw, errors)
-                continue
-            if name in SYSTEM_COLUMNS:
-                errors.append(FieldError(name, f"'{name}' is set by the platform and cannot be changed", "read_only"))
-                continue
-            if field is None or not access.can_read_field(name):
-                hint = did_you_mean(str(name), [n for n in entity.field_names if access.can_read_field(n)])
-                errors.append(FieldError(str(name), f"{entity.label} has no field '{name}'" + (f"; {hint}" if hint else ""),
-                                         "unknown_field"))
-                continue
-            field_type = get_field_type(field.type)
-            if field_type.computed:
-                errors.append(FieldError(name, f"'{field.label}' is computed by the platform and cannot be set",
-                                         "read_only"))
-                continue
-            if field.read_only and context.source in _PEOPLE_SOURCES:
-                errors.append(FieldError(name, f"'{field.label}' is read-only", "read_only"))
-                continue
-            if not access.can_edit_field(name):
-                forbidden.append(FieldError(name, f"you may not change '{field.label}'", "not_permitted"))
-                continue
-            if name in workflows and name != state_field and context.source not in _STATE_SETTING_SOURCES:
-                workflow = workflows[name]
-                if not (creating and raw in (None, "", workflow.initial)):
-                    errors.append(FieldError(name, f"'{field.label}' follows the workflow '{workflow.label}': "
-                                                   + ("new records start in its initial state" if creating else
-                                                      "change it by taking one of its transitions"), "workflow_field"))
-                continue
-            try:
-                value = field_type.coerce(raw, field)
-                if value is not None and (problem := field_type.validate(value, field)) is not None:
-                    raise problem
-            except FieldValueError as error:
-                errors.append(FieldError(name, error.message, error.code))
-                continue
-            result[name] = value
-        if forbidden:
-            raise Forbidden("you may not change some of these fields", forbidden)
-        if errors:
-            raise Invalid(f"the {entity.label.lower()} was not saved: {_count(errors, 'problem')} to fix", errors)
-        return result
-
-    @staticmethod
-    def _coerce_owner(raw: Any, errors: list[FieldError]) -> int | None:
-        owner, user_type = Field("owner_id", "user", "Owner"), get_field_type("user")
-        try:
-            value = user_type.coerce(raw, owner)
-            if value is not None and (problem := user_type.validate(value, owner)) is not None:
-                raise problem
-        except FieldValueError as error:
-            errors.append(FieldError("owner_id", error.message, error.code))
-            return None
-        return value
-
     def _complete(self, connection: Connection, context: Context, entity: Entity, record: Record,
                   given: Mapping[str, Any], *, before: Mapping[str, Any] | None) -> Record:
         """Check references, compute formulas, then check required fields and validation rules."""
@@ -379,7 +308,7 @@ class RecordService:
         if not errors:  # validation rules read fields that must first be well-formed
             errors += validation_errors(logic, expanded, evaluation_context)
         if errors:
-            raise Invalid(f"the {entity.label.lower()} was not saved: {_count(errors, 'problem')} to fix", errors)
+            raise Invalid(f"the {entity.label.lower()} was not saved: {count_text(errors, 'problem')} to fix", errors)
         return record
 
     def _missing_references(self, connection: Connection, entity: Entity, record: Mapping[str, Any],
@@ -427,32 +356,6 @@ class RecordService:
                 holder[last] = None if row is None else dict(row)
         return expanded
 
-    def _assign_autonumbers(self, connection: Connection, entity: Entity, record: Record) -> None:
-        for field in entity.fields:
-            field_type = get_field_type(field.type)
-            if field_type.unique_by_nature and hasattr(field_type, "render"):
-                record[field.name] = field_type.render(field, _next_number(connection, f"{entity.name}.{field.name}"))
-
-    def _check_unique(self, connection: Connection, entity: Entity, record: Mapping[str, Any],
-                      record_id: int | None) -> None:
-        """A field error for each unique field (or group) another record already holds."""
-        table = self.model.table(entity.name)
-        errors = []
-        for columns in _unique_groups(entity):
-            values = [record.get(c) for c in columns]
-            if any(v is None for v in values):
-                continue
-            statement = select(table.c.id).where(and_(*(table.c[c] == v for c, v in zip(columns, values, strict=True))))
-            if record_id is not None:
-                statement = statement.where(table.c.id != record_id)
-            if connection.execute(statement.limit(1)).first() is not None:
-                labels = " and ".join(f"'{entity.field(c).label}'" for c in columns)  # type: ignore[union-attr]
-                message = (f"another {entity.label.lower()} already has this {labels}" if len(columns) == 1
-                           else f"another {entity.label.lower()} already has these values of {labels}")
-                errors += [FieldError(c, message, "unique") for c in columns]
-        if errors:
-            raise Conflict(f"the {entity.label.lower()} duplicates another record", errors)
-
     def _workflows(self, entity: Entity) -> list[Workflow]:
         return [w for w in self.model.catalog.workflows.values() if w.entity == entity.name]
 
@@ -467,47 +370,12 @@ class RecordService:
             getattr(hook, stage)(connection, context, change)
 
 
-def _unique_groups(entity: Entity) -> list[tuple[str, ...]]:
-    groups: dict[tuple[str, ...], None] = {}
-    for field in entity.fields:
-        if field.unique:
-            groups[(field.name,)] = None
-    for index in entity.indexes:
-        if index.unique:
-            groups[index.fields] = None
-    for together in entity.unique_together:
-        groups[together] = None
-    return list(groups)
-
-
-def _next_number(connection: Connection, name: str) -> int:
-    """The next value of the named sequence, atomically (upsert), starting at 1."""
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(sequences).values(name=name, value=1)
-    statement = statement.on_conflict_do_update(index_elements=[sequences.c.name],
-                                                set_={"value": sequences.c.value + 1})
-    return connection.execute(statement.returning(sequences.c.value)).scalar_one()
-
-
-def _check_version(entity: Entity, current: Mapping[str, Any], expected: int | None) -> None:
-    if expected is not None and expected != current["version"]:
-        raise StaleVersion(
-            f"{entity.label} {current['id']} is at version {current['version']}, not {expected}: "
-            "someone changed it since you read it; reload it and apply your change again",
-            current["version"],
-        )
-
-
 def _is_record_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
 def _ordered(table: Table, row: Mapping[str, Any]) -> Record:
     return {column.name: row.get(column.name) for column in table.columns}
-
-
-def _count(items: Sequence[Any], noun: str) -> str:
-    return f"1 {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
 
 
 def _constraint(error: IntegrityError) -> str:
