@@ -37,6 +37,8 @@ from xrm.runtime.record_model import RecordModel
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 MAX_SORT_KEYS = 5
+#: Deeper pages are reached with the cursor; an offset beyond this is refused (and would overflow a BIGINT).
+MAX_OFFSET = 10_000_000
 #: Quick search looks for the text anywhere in these fields; longer input is refused rather than scanned.
 MAX_SEARCH_LENGTH = 200
 #: A filter is a condition people type or views store; far longer text is refused before parsing.
@@ -293,8 +295,9 @@ def _check_paging(request: ListRequest) -> None:
     errors = []
     if not isinstance(request.limit, int) or not 1 <= request.limit <= MAX_LIMIT:
         errors.append(FieldError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}", "out_of_range"))
-    if not isinstance(request.offset, int) or request.offset < 0:
-        errors.append(FieldError("offset", "offset must be a whole number, 0 or more", "out_of_range"))
+    if not isinstance(request.offset, int) or not 0 <= request.offset <= MAX_OFFSET:
+        errors.append(FieldError("offset", f"offset must be a whole number from 0 to {MAX_OFFSET:,} "
+                                           "(use the cursor to page further)", "out_of_range"))
     if request.cursor and request.offset:
         errors.append(FieldError("offset", "give either a cursor or an offset, not both", "conflict"))
     if errors:

@@ -155,6 +155,9 @@ class RecordService:
         record.setdefault("owner_id", None)
         if record["owner_id"] is None:
             record["owner_id"] = context.actor.user_id
+        # formulas may read the system columns (e.g. resolved_at - created_at), so they are set first
+        record.update(created_at=context.now, updated_at=context.now, created_by=context.actor.user_id,
+                      updated_by=context.actor.user_id, version=1)
         record = self._complete(connection, context, entity, record, given, before=None)
         self._run_hooks("before_write", connection, context,
                         RecordChange(entity.name, "create", None, None, record, frozenset(given)))
@@ -189,7 +192,8 @@ class RecordService:
         state_field = transition[0].field if transition else None
         given = coerce_input(context, entity, access, values, creating=False, workflows=self._workflows(entity),
                              state_field=state_field)
-        record = self._complete(connection, context, entity, {**current, **given}, given, before=current)
+        merged = {**current, **given, "updated_at": context.now, "updated_by": context.actor.user_id}
+        record = self._complete(connection, context, entity, merged, given, before=current)
         if transition is None:
             return self._write_update(connection, context, entity, access, current, record, frozenset(given))
         workflow, step = transition

@@ -121,7 +121,11 @@ class UrlType(_TextBase):
 
     def validate(self, value: Any, field: Field) -> FieldValueError | None:
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        try:
+            parts.port  # noqa: B018 - raises for a malformed port ("https://about:blank")
+        except ValueError:
+            parts = parts._replace(netloc="")
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
             return FieldValueError(f"'{value}' is not a web address (http:// or https://)", "invalid_url")
         return super().validate(value, field)
 

@@ -53,8 +53,14 @@ def _read_schema(field: Field) -> dict[str, Any]:
         schema["enum"] = every_option
     if isinstance(schema.get("items"), dict) and "enum" in schema["items"] and field.options:
         schema["items"]["enum"] = every_option
-    schema.pop("readOnly", None)
+    if field.read_only or get_field_type(field.type).computed:
+        schema["readOnly"] = True
     return _described(field, _nullable(schema))
+
+
+def _input_schema(field: Field, *, may_be_empty: bool) -> dict[str, Any]:
+    schema = copy.deepcopy(get_field_type(field.type).json_schema(field))
+    return _described(field, _nullable(schema) if may_be_empty else schema)
 
 
 def _described(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
@@ -64,8 +70,10 @@ def _described(field: Field, schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _writable(entity: Entity) -> list[Field]:
-    return [f for f in entity.fields if not get_field_type(f.type).computed]
+def _writable(entity: Entity, workflow_fields: frozenset[str]) -> list[Field]:
+    """Fields a client may send: not computed, not read-only, not a workflow's state (moved by transitions)."""
+    return [f for f in entity.fields
+            if not get_field_type(f.type).computed and not f.read_only and f.name not in workflow_fields]
 
 
 SYSTEM_PROPERTIES: dict[str, Any] = {
@@ -80,7 +88,7 @@ SYSTEM_PROPERTIES: dict[str, Any] = {
 OWNER_INPUT = {"type": ["integer", "null"], "minimum": 1, "description": "The user who owns the record"}
 
 
-def entity_schemas(entity: Entity) -> dict[str, Any]:
+def entity_schemas(entity: Entity, workflow_fields: frozenset[str] = frozenset()) -> dict[str, Any]:
     name = _pascal(entity.name)
     record = {
         "type": "object", "title": entity.label,
@@ -89,13 +97,15 @@ def entity_schemas(entity: Entity) -> dict[str, Any]:
     }
     if entity.description:
         record["description"] = entity.description
-    inputs = {f.name: _described(f, _nullable(get_field_type(f.type).json_schema(f))) for f in _writable(entity)}
-    required = [f.name for f in _writable(entity) if f.required and f.default is None]
-    create = {"type": "object", "properties": {**inputs, "owner_id": OWNER_INPUT}, "additionalProperties": False}
+    writable = _writable(entity, workflow_fields)
+    required = [f.name for f in writable if f.required and f.default is None]
+    create = {"type": "object", "additionalProperties": False, "properties": {
+        **{f.name: _input_schema(f, may_be_empty=f.name not in required) for f in writable}, "owner_id": OWNER_INPUT}}
     if required:
         create["required"] = required
     change = {"type": "object", "additionalProperties": False,
-              "properties": {**inputs, "owner_id": OWNER_INPUT,
+              "properties": {**{f.name: _input_schema(f, may_be_empty=not f.required) for f in writable},
+                             "owner_id": OWNER_INPUT,
                              "version": {"type": "integer", "description": "The version read (instead of If-Match)"}}}
     page = {
         "type": "object", "required": ["items", "total", "limit", "offset", "next_cursor"],
@@ -124,14 +134,14 @@ LIST_PARAMETERS = [
     {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200},
      "description": "Quick search: text found anywhere in the entity's text fields (ignoring case)"},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0}},
     {"name": "cursor", "in": "query", "schema": {"type": "string"},
      "description": "The next_cursor of the previous page (keyset paging; not with offset)"},
     {"name": "total", "in": "query", "schema": {"type": "boolean", "default": True},
      "description": "false skips counting the matching records"},
 ]
 ID_PARAMETER = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+IF_MATCH = {"name": "If-Match", "in": "header", "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]{1,18}"?$'},
             "description": "The record's version as read (e.g. \"3\"); a stale version is refused with 412"}
 
 
@@ -258,7 +268,8 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None) -> dict
     schemas: dict[str, Any] = dict(SHARED_SCHEMAS)
     paths: dict[str, Any] = dict(META_PATHS)
     for entity in sorted(catalog.entities.values(), key=lambda e: e.name):
-        schemas.update(entity_schemas(entity))
+        workflow_fields = frozenset(w.field for w in catalog.workflows.values() if w.entity == entity.name)
+        schemas.update(entity_schemas(entity, workflow_fields))
         paths.update(entity_paths(entity, catalog))
     packs = ", ".join(f"{p.name} {p.version}" for p in catalog.packs.values()) or "no packs"
     document: dict[str, Any] = {
