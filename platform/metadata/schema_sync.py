@@ -18,7 +18,7 @@ from sqlalchemy import Column, Connection, Dialect, ForeignKeyConstraint, Index
 
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity
-from xrm.metadata.tables import field_foreign_keys, field_indexes, table_items
+from xrm.metadata.tables import ENTITY_TABLE_OPTIONS, field_foreign_keys, field_indexes, table_items
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def create_entity_tables(connection: Connection, entities: Sequence[Entity]) -> 
                 items.append(fk)
             else:
                 deferred.append((entity, fk))
-        operations.create_table(entity.table_name, *items)
+        operations.create_table(entity.table_name, *items, **ENTITY_TABLE_OPTIONS)
         created.add(entity.name)
         applied.append(AppliedOperation("create_table", entity.table_name, {
             "columns": _describe_columns(items, connection.dialect),

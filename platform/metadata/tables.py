@@ -30,6 +30,10 @@ from xrm.metadata.identifiers import MAX_IDENTIFIER_LENGTH
 from xrm.metadata.model import Entity, Field
 from xrm.metadata.sqltypes import RecordId, UTCDateTime
 
+#: SQLite reuses the id of a deleted last row unless the table says AUTOINCREMENT; an id must never come
+#: back, or a new record would inherit the audit history (and links) of a deleted one.
+ENTITY_TABLE_OPTIONS = {"sqlite_autoincrement": True}
+
 
 def constraint_name(prefix: str, table: str, columns: Iterable[str]) -> str:
     """A deterministic constraint name, e.g. ``ix_lead_email``, hashed when too long."""
@@ -127,7 +131,7 @@ def entity_table(entity: Entity, metadata: MetaData) -> Table:
     """The ``Table`` of ``entity`` inside ``metadata`` (built once per MetaData)."""
     if entity.table_name in metadata.tables:
         return metadata.tables[entity.table_name]
-    return Table(entity.table_name, metadata, *table_items(entity), *field_indexes(entity))
+    return Table(entity.table_name, metadata, *table_items(entity), *field_indexes(entity), **ENTITY_TABLE_OPTIONS)
 
 
 def users_stub(metadata: MetaData) -> Table:

@@ -17,11 +17,12 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal, or_, select, true
+from sqlalchemy.exc import DataError
 
 from xrm.context import Actor, Context
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
@@ -109,7 +110,7 @@ def parse_sort(text: str | None, entity: Entity, access: EntityAccess) -> tuple[
     for part in text.split(","):
         part = part.strip()
         descending = part.startswith("-")
-        name = part.lstrip("+-").strip()
+        name = part[1:].strip() if part[:1] in ("+", "-") else part
         field = _sortable_field(entity, name)
         if field is None or not access.can_read_field(name):
             candidates = [*SYSTEM_FIELDS, *(f.name for f in entity.fields if access.can_read_field(f.name))]
@@ -144,11 +145,22 @@ class ListQuery:
         if not self.access.allows("read"):
             raise Forbidden(f"you may not read {self.entity.plural_label.lower()}")
         self.table = model.table(entity_name)
-        _check_paging(request)
-        self.sort = parse_sort(request.sort, self.entity, self.access)
-        self.order = (*self.sort, *(() if any(k.field == "id" for k in self.sort) else (SortKey("id", False),)))
         self._conditions: list[ColumnElement[bool]] = []
         self._joins: Any = None
+        errors: list[FieldError] = []
+        details: list[str] = []
+
+        def collect(step: Callable[[], Any], default: Any = None) -> Any:
+            try:
+                return step()
+            except Invalid as error:
+                errors.extend(error.errors)
+                details.append(error.detail)
+                return default
+
+        collect(lambda: _check_paging(request))
+        self.sort = collect(lambda: parse_sort(request.sort, self.entity, self.access), ())
+        self.order = (*self.sort, *(() if any(k.field == "id" for k in self.sort) else (SortKey("id", False),)))
         scope = scope_condition(self.access.read, self.table, context.actor)  # type: ignore[arg-type]
         if scope is not None:
             self._conditions.append(scope)
@@ -157,15 +169,23 @@ class ListQuery:
                 raise Forbidden(f"you may not read '{parent[0]}' of {self.entity.plural_label.lower()}")
             self._conditions.append(self.table.c[parent[0]] == parent[1])
         if request.filter and request.filter.strip():
-            self._add_filter(request.filter)
+            collect(lambda: self._add_filter(request.filter))
         if request.search and request.search.strip():
-            self._conditions.append(self._search_condition(request.search.strip()))
+            collect(lambda: self._conditions.append(self._search_condition(request.search.strip())))
+        if errors:
+            raise Invalid(details[0] if len(details) == 1 else "the list parameters are not valid", errors)
 
     def _add_filter(self, source: str) -> None:
         actor, entity = self.context.actor, self.entity.name
         if len(source) > MAX_FILTER_LENGTH:
             raise Invalid("the filter is too long",
                           [FieldError("filter", f"a filter has at most {MAX_FILTER_LENGTH} characters", "too_long")])
+        if "\x00" in source:
+            before = source[: source.index("\x00")]
+            line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+            raise Invalid("the filter is not a valid condition",
+                          [FieldError("filter", f"{line}:{column}: a filter cannot contain the NUL character",
+                                      "invalid_filter")])
         entities = visible_entities(self.model, actor)
         try:
             checked = self.model.memo(
@@ -182,6 +202,8 @@ class ListQuery:
         except RecursionError:
             raise Invalid("the filter is not a valid condition",
                           [FieldError("filter", "the filter is nested too deeply", "too_deep")]) from None
+        except OverflowError:
+            raise _out_of_range() from None
         self._conditions.append(compiled.where)
         if compiled.joins:
             # a related record outside the caller's scope reads as empty, exactly like a missing one
@@ -200,6 +222,9 @@ class ListQuery:
         if len(text) > MAX_SEARCH_LENGTH:
             raise Invalid("the search text is too long",
                           [FieldError("q", f"search for at most {MAX_SEARCH_LENGTH} characters", "too_long")])
+        if "\x00" in text:
+            raise Invalid("the search text holds a NUL character",
+                          [FieldError("q", "search text cannot contain the NUL character", "invalid_character")])
         columns = [self.table.c[f.name] for f in self.entity.fields
                    if get_field_type(f.type).searchable and self.access.can_read_field(f.name)]
         if not columns:
@@ -234,10 +259,14 @@ class ListQuery:
         return self._from(select(func.count()).select_from(self.table))
 
     def run(self, connection: Connection) -> Page:
-        rows = [dict(r) for r in connection.execute(self.statement()).mappings()]
+        try:
+            with connection.begin_nested():  # a refused computation must not end the caller's transaction
+                rows = [dict(r) for r in connection.execute(self.statement()).mappings()]
+                total = connection.execute(self.count_statement()).scalar_one() if self.request.with_total else None
+        except (DataError, OverflowError):
+            raise _out_of_range() from None
         more = len(rows) > self.request.limit
         rows = rows[: self.request.limit]
-        total = connection.execute(self.count_statement()).scalar_one() if self.request.with_total else None
         cursor = self._encode_cursor(rows[-1]) if more and rows else None
         return Page(rows, total, self.request.limit, self.request.offset, cursor)
 
@@ -267,8 +296,8 @@ class ListQuery:
             field = _sortable_field(self.entity, key.field)
             assert field is not None
             try:
-                values.append(get_field_type(field.type).coerce(raw, field))
-            except FieldValueError:
+                values.append(_cursor_value(field, raw))
+            except (FieldValueError, TypeError, ValueError, OverflowError):
                 raise invalid from None
         return values
 
@@ -277,6 +306,7 @@ class ListQuery:
         alternatives, equal_so_far = [], []
         for key, value in zip(self.order, values, strict=True):
             column = self.table.c[key.field]
+            value = value if value is None else literal(value, column.type)
             if key.descending:  # NULLs first
                 beyond = column.is_not(None) if value is None else column < value
             else:  # NULLs last
@@ -286,6 +316,27 @@ class ListQuery:
         return or_(*alternatives)
 
 
+def _cursor_value(field: Field, raw: Any) -> Any:
+    """A cursor's JSON value as the column holds it (computed fields by the type they store)."""
+    field_type = get_field_type(field.type)
+    if field_type.computed:
+        if raw is None:
+            return None
+        result_type = getattr(field_type, "result_type", None)
+        if result_type is None:  # autonumbers store text
+            if not isinstance(raw, str):
+                raise TypeError(raw)
+            return raw
+        return result_type(field).coerce(raw, field)
+    return field_type.coerce(raw, field)
+
+
+def _out_of_range() -> Invalid:
+    return Invalid("the filter is not a valid condition",
+                   [FieldError("filter", "a value in the filter is out of range (a date or number too large)",
+                               "invalid_filter")])
+
+
 def _problem_text(problem: Any) -> str:
     text = f"{problem.line}:{problem.column}: {problem.message}"
     return f"{text} ({problem.hint})" if problem.hint else text
@@ -293,9 +344,9 @@ def _problem_text(problem: Any) -> str:
 
 def _check_paging(request: ListRequest) -> None:
     errors = []
-    if not isinstance(request.limit, int) or not 1 <= request.limit <= MAX_LIMIT:
+    if not isinstance(request.limit, int) or isinstance(request.limit, bool) or not 1 <= request.limit <= MAX_LIMIT:
         errors.append(FieldError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}", "out_of_range"))
-    if not isinstance(request.offset, int) or not 0 <= request.offset <= MAX_OFFSET:
+    if not isinstance(request.offset, int) or isinstance(request.offset, bool) or not 0 <= request.offset <= MAX_OFFSET:
         errors.append(FieldError("offset", f"offset must be a whole number from 0 to {MAX_OFFSET:,} "
                                            "(use the cursor to page further)", "out_of_range"))
     if request.cursor and request.offset:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from xrm.context import Context
@@ -25,9 +26,21 @@ def count_text(items: Sequence[Any], noun: str) -> str:
     return f"1 {noun}" if len(items) == 1 else f"{len(items)} {noun}s"
 
 
+@dataclass(frozen=True)
+class Input:
+    """Input values turned into stored values, and the problems of those that could not be."""
+
+    values: dict[str, Any]
+    errors: tuple[FieldError, ...]
+
+
 def coerce_input(context: Context, entity: Entity, access: EntityAccess, values: Mapping[str, Any], *,
-                 creating: bool, workflows: Iterable[Workflow] = (), state_field: str | None = None) -> dict[str, Any]:
-    """Input turned into stored values by field type; every problem reported at once.
+                 creating: bool, workflows: Iterable[Workflow] = (), state_field: str | None = None,
+                 current: Mapping[str, Any] | None = None) -> Input:
+    """Input turned into stored values by field type, with every problem (the caller adds its own, then raises).
+
+    Fields the actor may not change raise ``Forbidden`` at once (403 outranks 422).
+    A workflow's state sent unchanged (a form posting every field back) is no change.
 
     Refused: system columns (except ``owner_id``), unknown and hidden fields (alike,
     so hidden ones cannot be probed), computed fields, read-only fields typed by
@@ -66,7 +79,8 @@ def coerce_input(context: Context, entity: Entity, access: EntityAccess, values:
             continue
         if name in workflows and name != state_field and context.source not in STATE_SETTING_SOURCES:
             workflow = workflows[name]
-            if not (creating and raw in (None, "", workflow.initial)):
+            unchanged = current is not None and raw == current.get(name)
+            if not unchanged and not (creating and raw in (None, "", workflow.initial)):
                 errors.append(FieldError(name, f"'{field.label}' follows the workflow '{workflow.label}': "
                                                + ("new records start in its initial state" if creating else
                                                   "change it by taking one of its transitions"), "workflow_field"))
@@ -81,9 +95,7 @@ def coerce_input(context: Context, entity: Entity, access: EntityAccess, values:
         result[name] = value
     if forbidden:
         raise Forbidden("you may not change some of these fields", forbidden)
-    if errors:
-        raise Invalid(f"the {entity.label.lower()} was not saved: {count_text(errors, 'problem')} to fix", errors)
-    return result
+    return Input(result, tuple(errors))
 
 def coerce_owner(raw: Any, errors: list[FieldError]) -> int | None:
     owner, user_type = Field("owner_id", "user", "Owner"), get_field_type("user")

@@ -20,8 +20,18 @@ from xrm.metadata.fieldtypes.relation import USERS_TABLE
 from xrm.metadata.model import Entity, Field
 from xrm.metadata.suggest import did_you_mean
 from xrm.metadata.tables import entity_tables
+from xrm.rules.expr.nodes import Path, walk
 from xrm.runtime.record_errors import NotFound
 from xrm.runtime.record_logic import EntityLogic, compile_entity_logic
+
+
+@dataclass(frozen=True)
+class FormulaDependent:
+    """Formulas of ``entity`` that read ``fields`` of another entity's record through the lookup ``lookup``."""
+
+    entity: str
+    lookup: str
+    fields: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,9 @@ class RecordModel:
         """The entity called ``name``; ``NotFound`` (with a suggestion) when there is none."""
         entity = self.catalog.entities.get(name)
         if entity is None:
-            hint = did_you_mean(name, self.catalog.entities) if isinstance(name, str) else None
-            raise NotFound(f"there is no entity '{name}'" + (f"; {hint}" if hint else ""))
+            shown = name if len(str(name)) <= 80 else f"{str(name)[:80]}…"
+            hint = did_you_mean(name, self.catalog.entities) if isinstance(name, str) and len(name) <= 80 else None
+            raise NotFound(f"there is no entity '{shown}'" + (f"; {hint}" if hint else ""))
         return entity
 
     def table(self, name: str) -> Table:
@@ -98,7 +109,30 @@ class RecordModel:
         """Lookup fields (of any entity) pointing to ``name``'s records."""
         return self._references.get(name, ())
 
+    def formula_dependents(self, name: str) -> tuple[FormulaDependent, ...]:
+        """Who must recompute stored formulas when a record of ``name`` changes (one lookup away)."""
+        return self.memo(("formula_dependents", name), lambda: self._formula_dependents(name))
+
+    def _formula_dependents(self, name: str) -> tuple[FormulaDependent, ...]:
+        found = []
+        for entity in self.catalog.entities.values():
+            for field in entity.fields:
+                if self.target_of(field) != name:
+                    continue
+                read = frozenset(
+                    node_field for _formula, checked in self.logic(entity.name).formulas
+                    for path in _paths(checked) if len(path) == 2 and path[0] == field.name
+                    for node_field in (path[1],))
+                if read:
+                    found.append(FormulaDependent(entity.name, field.name, read))
+        return tuple(found)
+
     def target_of(self, field: Field) -> str | None:
         """The entity a lookup field points to (None for user fields and other types)."""
         target = get_field_type(field.type).foreign_key_target(field)
         return target[0] if target is not None and target[0] in self.catalog.entities else None
+
+
+def _paths(checked: Any) -> list[tuple[str, ...]]:
+    """The field paths an expression reads, as name tuples (``account.industry`` → ('account', 'industry'))."""
+    return [node.names for node in walk(checked.tree) if isinstance(node, Path)]

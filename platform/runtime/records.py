@@ -12,7 +12,8 @@ the same fields as the queries in ``xrm.runtime.queries``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -26,7 +27,7 @@ from xrm.runtime.audit import changed_fields, record_change
 from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
 from xrm.runtime.record_constraints import assign_autonumbers, check_unique, check_version
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
-from xrm.runtime.record_input import coerce_input, count_text
+from xrm.runtime.record_input import STATE_SETTING_SOURCES, coerce_input, count_text
 from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
 from xrm.runtime.record_model import RecordModel
 
@@ -55,6 +56,18 @@ class WriteHook(Protocol):
     def before_write(self, connection: Connection, context: Context, change: RecordChange) -> None: ...
 
     def after_write(self, connection: Connection, context: Context, change: RecordChange) -> None: ...
+
+
+def atomic(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a write in a savepoint: a refusal undoes just this write, even when the caller goes on
+    (an import skipping a bad row) — and on PostgreSQL the transaction stays usable."""
+
+    @functools.wraps(method)
+    def wrapper(self: RecordService, connection: Connection, *args: Any, **kwargs: Any) -> Any:
+        with connection.begin_nested():
+            return method(self, connection, *args, **kwargs)
+
+    return wrapper
 
 
 def is_empty(value: Any) -> bool:
@@ -113,9 +126,12 @@ class RecordService:
                 values: Mapping[str, Any]) -> Record:
         """``record`` with ``values`` coerced and applied as an update would (nothing is written)."""
         entity = self.model.entity(entity_name)
-        given = coerce_input(context, entity, self.access(context.actor, entity_name), values, creating=False,
-                             workflows=self._workflows(entity))
-        return {**record, **given}
+        received = coerce_input(context, entity, self.access(context.actor, entity_name), values, creating=False,
+                                workflows=self._workflows(entity), current=record)
+        if received.errors:
+            raise Invalid(f"the {entity.label.lower()} was not saved: {count_text(received.errors, 'problem')} to fix",
+                          received.errors)
+        return {**record, **received.values}
 
     def _load(self, connection: Connection, entity: Entity, record_id: Any, *, scope: str | None, actor: Actor,
               for_update: bool = False) -> Record | None:
@@ -144,23 +160,27 @@ class RecordService:
 
     # -- writing ------------------------------------------------------------------------------
 
+    @atomic
     def create(self, connection: Connection, context: Context, entity_name: str, values: Mapping[str, Any]) -> Record:
         """Create a record from ``values`` (field name → input value); returns it as the actor sees it."""
         entity = self.model.entity(entity_name)
         access = self._require(context, entity, "create")
-        given = coerce_input(context, entity, access, values, creating=True, workflows=self._workflows(entity))
+        received = coerce_input(context, entity, access, values, creating=True, workflows=self._workflows(entity))
+        given = received.values
         record = apply_defaults(entity, given)
         for workflow in self._workflows(entity):
-            record[workflow.field] = workflow.initial
+            if not (context.source in STATE_SETTING_SOURCES and given.get(workflow.field) is not None):
+                record[workflow.field] = workflow.initial
         record.setdefault("owner_id", None)
         if record["owner_id"] is None:
             record["owner_id"] = context.actor.user_id
         # formulas may read the system columns (e.g. resolved_at - created_at), so they are set first
         record.update(created_at=context.now, updated_at=context.now, created_by=context.actor.user_id,
                       updated_by=context.actor.user_id, version=1)
-        record = self._complete(connection, context, entity, record, given, before=None)
+        record = self._complete(connection, context, entity, record, given, received.errors)
+        filled = frozenset(c.field for c in changed_fields({}, record, self._audited(entity)))
         self._run_hooks("before_write", connection, context,
-                        RecordChange(entity.name, "create", None, None, record, frozenset(given)))
+                        RecordChange(entity.name, "create", None, None, record, filled))
         assign_autonumbers(connection, entity, record)
         check_unique(connection, self.model.table(entity.name), entity, record, None)
         table = self.model.table(entity.name)
@@ -175,9 +195,10 @@ class RecordService:
         record_change(connection, context, entity=entity.name, record_id=record_id, action="create", version=1,
                       changes=changed_fields({}, row, self._audited(entity)))
         self._run_hooks("after_write", connection, context,
-                        RecordChange(entity.name, "create", record_id, None, row, frozenset(given)))
+                        RecordChange(entity.name, "create", record_id, None, row, filled))
         return self.visible(access, _ordered(table, row))
 
+    @atomic
     def update(self, connection: Connection, context: Context, entity_name: str, record_id: Any,
                values: Mapping[str, Any], *, expected_version: int | None = None,
                transition: tuple[Workflow, Transition] | None = None) -> Record:
@@ -190,25 +211,27 @@ class RecordService:
         current = self._load_for_change(connection, context, entity, record_id, "update", access)
         check_version(entity, current, expected_version)
         state_field = transition[0].field if transition else None
-        given = coerce_input(context, entity, access, values, creating=False, workflows=self._workflows(entity),
-                             state_field=state_field)
+        received = coerce_input(context, entity, access, values, creating=False, workflows=self._workflows(entity),
+                                state_field=state_field, current=current)
+        given = received.values
         merged = {**current, **given, "updated_at": context.now, "updated_by": context.actor.user_id}
-        record = self._complete(connection, context, entity, merged, given, before=current)
+        record = self._complete(connection, context, entity, merged, given, received.errors)
         if transition is None:
-            return self._write_update(connection, context, entity, access, current, record, frozenset(given))
+            return self._write_update(connection, context, entity, access, current, record)
         workflow, step = transition
-        return self._write_update(connection, context, entity, access, current, record, frozenset(given),
+        return self._write_update(connection, context, entity, access, current, record,
                                   note=step.label or step.name, transition=f"{workflow.name}.{step.name}")
 
     def _write_update(self, connection: Connection, context: Context, entity: Entity, access: EntityAccess,
-                      current: Record, record: Record, given: frozenset[str], note: str | None = None,
-                      transition: str | None = None) -> Record:
+                      current: Record, record: Record, note: str | None = None,
+                      transition: str | None = None, depth: int = 0) -> Record:
         table = self.model.table(entity.name)
         changes = changed_fields(current, record, self._audited(entity))
         if not changes:
             return self.visible(access, current)
+        changed = frozenset(c.field for c in changes)
         self._run_hooks("before_write", connection, context,
-                        RecordChange(entity.name, "update", current["id"], current, record, given, transition))
+                        RecordChange(entity.name, "update", current["id"], current, record, changed, transition))
         check_unique(connection, self.model.table(entity.name), entity, record, current["id"])
         new_values = {c.field: record[c.field] for c in changes}
         new_values.update(version=current["version"] + 1, updated_at=context.now, updated_by=context.actor.user_id)
@@ -226,10 +249,40 @@ class RecordService:
         record_change(connection, context, entity=entity.name, record_id=current["id"],
                       action="transition" if transition else "update", version=row["version"], changes=changes,
                       note=note)
+        self._refresh_dependents(connection, context, entity, current["id"], changed, depth)
         self._run_hooks("after_write", connection, context,
-                        RecordChange(entity.name, "update", current["id"], current, row, given, transition))
+                        RecordChange(entity.name, "update", current["id"], current, row, changed, transition))
         return self.visible(access, row)
 
+    #: How far a change ripples through formulas of other records (A's formula reads B, B's reads C...).
+    MAX_FORMULA_DEPTH = 5
+
+    def _refresh_dependents(self, connection: Connection, context: Context, entity: Entity, record_id: int,
+                            changed: frozenset[str], depth: int) -> None:
+        """Recompute the stored formulas of records whose formulas read this record through a lookup."""
+        if depth >= self.MAX_FORMULA_DEPTH:
+            return
+        for dependent in self.model.formula_dependents(entity.name):
+            if not changed & dependent.fields:
+                continue
+            other = self.model.entity(dependent.entity)
+            table = self.model.table(other.name)
+            rows = connection.execute(
+                select(table).where(table.c[dependent.lookup] == record_id).with_for_update()).mappings().all()
+            full = self.access(Actor.system(), other.name)
+            for row in rows:
+                child = dict(row)
+                self._write_update(connection, context, other, full, child, self._recompute(connection, context, other, child),
+                                   note=f"recomputed because {entity.name} #{record_id} changed", depth=depth + 1)
+
+    def _recompute(self, connection: Connection, context: Context, entity: Entity, record: Record) -> Record:
+        """``record`` with its formulas computed afresh (a value that no longer fits becomes empty)."""
+        logic = self.model.logic(entity.name)
+        expanded = self.expand_lookups(connection, entity, dict(record), logic.lookups)
+        expanded, _errors = apply_formulas(logic, expanded, {"now": context.now})
+        return {**record, **{f.name: expanded[f.name] for f, _ in logic.formulas}}
+
+    @atomic
     def delete(self, connection: Connection, context: Context, entity_name: str, record_id: Any, *,
                expected_version: int | None = None) -> None:
         """Delete the record, applying each reference's on-delete rule through this same service."""
@@ -263,8 +316,8 @@ class RecordService:
             ).scalar_one()
             if count:
                 other = self.model.entity(reference.entity)
-                label = other.label.lower() if count == 1 else other.plural_label.lower()
-                blockers.append(FieldError(None, f"{count} {label} still point to it through "
+                label, verb = (other.label.lower(), "points") if count == 1 else (other.plural_label.lower(), "point")
+                blockers.append(FieldError(None, f"{count} {label} still {verb} to it through "
                                                  f"'{reference.field.label}'", "referenced"))
         if blockers:
             raise Conflict(f"this {entity.label.lower()} cannot be deleted while other records point to it; "
@@ -289,17 +342,22 @@ class RecordService:
                     self._delete_row(connection, context, other, child,
                                      note=_CASCADE_NOTE.format(verb="deleted", entity=entity.name, id=record_id))
                 else:
-                    self._write_update(connection, context, other, full, child,
-                                       {**child, reference.field.name: None}, frozenset({reference.field.name}),
+                    cleared = self._recompute(connection, context, other, {**child, reference.field.name: None})
+                    self._write_update(connection, context, other, full, child, cleared,
                                        note=_CASCADE_NOTE.format(verb=f"'{reference.field.label}' cleared",
                                                                  entity=entity.name, id=record_id))
 
     # -- the steps ----------------------------------------------------------------------------
 
     def _complete(self, connection: Connection, context: Context, entity: Entity, record: Record,
-                  given: Mapping[str, Any], *, before: Mapping[str, Any] | None) -> Record:
-        """Check references, compute formulas, then check required fields and validation rules."""
-        errors = self._missing_references(connection, entity, record, given)
+                  given: Mapping[str, Any], input_errors: Sequence[FieldError]) -> Record:
+        """Check references, compute formulas, check required fields and validation rules; raise every error at once.
+
+        Validation rules run unless an input value was malformed (its field would
+        read as empty and the rule could blame the wrong thing).
+        """
+        errors = [*input_errors, *self._missing_references(connection, entity, record, given)]
+        malformed = {e.field for e in input_errors}
         logic = self.model.logic(entity.name)
         expanded = self.expand_lookups(connection, entity, record, logic.lookups)
         evaluation_context = {"now": context.now}
@@ -307,9 +365,10 @@ class RecordService:
         errors += formula_errors
         record = {**record, **{f.name: expanded[f.name] for f, _ in logic.formulas}}
         for field in entity.fields:
-            if field.required and not get_field_type(field.type).computed and is_empty(record.get(field.name)):
+            if (field.required and not get_field_type(field.type).computed and field.name not in malformed
+                    and is_empty(record.get(field.name))):
                 errors.append(FieldError(field.name, f"'{field.label}' is required", "required"))
-        if not errors:  # validation rules read fields that must first be well-formed
+        if not malformed:
             errors += validation_errors(logic, expanded, evaluation_context)
         if errors:
             raise Invalid(f"the {entity.label.lower()} was not saved: {count_text(errors, 'problem')} to fix", errors)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from xrm.context import Actor
 from xrm.errors import XrmError
@@ -53,8 +53,10 @@ def add_user(connection: Connection, username: str, *, now: datetime, display_na
     username = username.strip()
     if not username or len(username) > 150 or any(c.isspace() for c in username):
         raise UserError(f"'{username}' is not a user name: use 1 to 150 characters without spaces")
-    if connection.execute(select(users.c.id).where(users.c.username == username)).first():
-        raise UserError(f"a user named '{username}' already exists")
+    clash = connection.execute(
+        select(users.c.username).where(func.lower(users.c.username) == username.lower())).scalar()
+    if clash is not None:  # "Alice" beside "alice" would be two accounts people take for one
+        raise UserError(f"a user named '{clash}' already exists")
     user_id = connection.execute(insert(users).values(
         username=username, display_name=display_name or username, email=email,
         password_hash=hash_password(password) if password else None,

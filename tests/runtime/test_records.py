@@ -682,7 +682,9 @@ def test_hooks_see_each_create_before_and_after_it_is_written(installed: Install
     before, after = (change for _, change in recorder.seen)
     assert (before.entity, before.action, before.record_id, before.before) == ("lead", "create", None, None)
     assert before.after is not None and before.after["full_name"] == "Jane Doe" and before.after["status"] == "new"
-    assert before.changed == frozenset({"last_name", "company", "email", "first_name"})
+    # on create, "changed" is every field that holds a value: given, defaulted or computed
+    assert before.changed == frozenset({"last_name", "company", "email", "first_name", "full_name", "status",
+                                        "do_not_call", "email_opt_out", "owner_id"})
     assert after.record_id == lead["id"] and after.after is not None and after.after["id"] == lead["id"]
     assert after.after["version"] == 1
 

@@ -22,6 +22,19 @@ class FieldValueError(XrmError):
         self.code = code
 
 
+def json_type_name(value: Any) -> str:
+    """What a JSON writer calls the value's type: object, array, true/false, number, text, null."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
 @dataclass(frozen=True)
 class DefinitionProblem:
     """Something wrong with how a field is declared, relative to the field's document."""

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import String, Text
 from sqlalchemy.types import TypeEngine
 
-from xrm.metadata.fieldtypes.base import FieldType, FieldValueError
+from xrm.metadata.fieldtypes.base import FieldType, FieldValueError, json_type_name
 from xrm.metadata.fieldtypes.registry import register_field_type
 from xrm.metadata.model import Field
 
@@ -30,10 +30,12 @@ class _TextBase(FieldType):
 
     def coerce_present(self, value: Any, field: Field) -> Any:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise FieldValueError(f"expected text, found {type(value).__name__}", "type")
+            raise FieldValueError(f"expected text, found {json_type_name(value)}", "type")
         return str(value)
 
     def validate(self, value: Any, field: Field) -> FieldValueError | None:
+        if "\x00" in value:  # PostgreSQL cannot store it in text; refuse it everywhere alike
+            return FieldValueError("text cannot contain the NUL character", "invalid_character")
         limit = self.max_length(field)
         if limit and len(value) > limit:
             return FieldValueError(f"is {len(value)} characters long; at most {limit} are allowed", "too_long")

@@ -139,13 +139,21 @@ async def _read_json(request: Request) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_refuse_constant)
     except UnicodeDecodeError:
         raise ApiProblem(400, "Bad request", "the body is not UTF-8 text") from None
+    except RecursionError:
+        raise ApiProblem(400, "Bad request", "the body is not usable JSON: it is nested too deeply",
+                         [FieldError(None, "JSON nested too deeply", "invalid_json")]) from None
     except json.JSONDecodeError as error:
         raise ApiProblem(400, "Bad request", f"the body is not valid JSON: {error.msg} at line {error.lineno}, "
                                              f"column {error.colno}",
                          [FieldError(None, error.msg, "invalid_json")]) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (Python's parser accepts them unless told otherwise)."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 def _too_large() -> ApiProblem:

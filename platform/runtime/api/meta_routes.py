@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import Response
@@ -9,6 +10,7 @@ from starlette.routing import Route
 
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity, Field, ListView, Workflow
+from xrm.rules.expr import check_expression
 from xrm.runtime.api.calls import Call, api_endpoint, json_response
 from xrm.runtime.permissions import EntityAccess, permission_summary
 from xrm.runtime.record_errors import NotFound
@@ -19,7 +21,8 @@ def _field_json(field: Field, access: EntityAccess) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": field.name, "type": field.type, "label": field.label, "required": field.required,
         "unique": field.unique or field_type.unique_by_nature, "computed": field_type.computed,
-        "read_only": field.read_only or field_type.computed or not access.can_edit_field(field.name),
+        "read_only": (field.read_only or field_type.computed or not access.allows("update")
+                      or not access.can_edit_field(field.name)),
         "hidden": field.hidden, "schema": field_type.json_schema(field),
     }
     optional = {"help_text": field.help_text, "description": field.description, "default": field.default,
@@ -57,14 +60,27 @@ def get_entity(call: Call) -> Response:
     access = call.service.access(call.context.actor, name)
     if not access.allows("read"):
         raise NotFound(f"there is no entity '{name}'")
+    readable = access.can_read_field
+    checks = {rule.name: checked for rule, checked in call.model.logic(name).validations}
     return json_response({
         **_entity_summary(entity, access),
-        "fields": [_field_json(f, access) for f in entity.fields if access.can_read_field(f.name)],
-        "indexes": [{"name": i.name, "fields": list(i.fields), "unique": i.unique} for i in entity.indexes],
-        "unique_together": [list(t) for t in entity.unique_together],
+        "fields": [_field_json(f, access) for f in entity.fields if readable(f.name)],
+        "indexes": [{"name": i.name, "fields": list(i.fields), "unique": i.unique} for i in entity.indexes
+                    if all(map(readable, i.fields))],
+        "unique_together": [list(t) for t in entity.unique_together if all(map(readable, t))],
+        # a rule reading a hidden field would name it (or reveal its value): such rules are left out
         "validations": [{"name": v.name, "check": v.check, "message": v.message, "fields": list(v.fields)}
-                        for v in entity.validations],
+                        for v in entity.validations
+                        if all(map(readable, v.fields)) and _reads_only_visible(call, checks[v.name].fields_used)],
     })
+
+
+def _reads_only_visible(call: Call, fields_used: frozenset[tuple[str, str]]) -> bool:
+    for entity, field in fields_used:
+        access = call.service.access(call.context.actor, entity)
+        if not access.allows("read") or not access.can_read_field(field):
+            return False
+    return True
 
 
 def _view_json(view: ListView) -> dict[str, Any]:
@@ -90,9 +106,23 @@ def _entity_filter(call: Call) -> set[str]:
 
 
 def list_views(call: Call) -> Response:
+    """Views of the entities the caller may read; hidden columns and sort keys left out, and views whose
+    filter reads a hidden field left out whole (they could not run for the caller anyway)."""
     entities = _entity_filter(call)
-    views = [v for v in call.model.catalog.views.values() if v.entity in entities]
-    return json_response({"items": [_view_json(v) for v in views]})
+    items = []
+    for view in call.model.catalog.views.values():
+        if view.entity not in entities:
+            continue
+        access = call.service.access(call.context.actor, view.entity)
+        if view.filter:
+            checked = call.model.memo(("view_filter", view.name), lambda v=view: check_expression(
+                v.filter or "", call.model.entity(v.entity), call.model.catalog.entities, expected="boolean"))
+            if not _reads_only_visible(call, checked.fields_used):
+                continue
+        shown = replace(view, columns=tuple(c for c in view.columns if access.can_read_field(c)),
+                        sort=tuple(k for k in view.sort if access.can_read_field(k.field)))
+        items.append(_view_json(shown))
+    return json_response({"items": items})
 
 
 def list_workflows(call: Call) -> Response:

@@ -16,6 +16,7 @@ from xrm.runtime.permissions import scope_condition
 from xrm.runtime.queries import DEFAULT_LIMIT, ListQuery, ListRequest, Page
 from xrm.runtime.record_errors import Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
+from xrm.runtime.users import team_mates
 from xrm.runtime.workflows import WorkflowRuntime
 
 LIST_PARAMETERS = ("filter", "sort", "limit", "offset", "cursor", "q", "total")
@@ -30,10 +31,10 @@ def page_json(page: Page) -> dict[str, Any]:
             "offset": page.offset, "next_cursor": page.next_cursor}
 
 
-def list_request(call: Call) -> ListRequest:
-    """The list parameters of the query string, each checked with a clear error."""
+def list_request(call: Call) -> tuple[ListRequest, list[FieldError]]:
+    """The list parameters of the query string, and a clear error for each malformed one."""
     params = call.request.query_params
-    errors = []
+    errors: list[FieldError] = []
 
     def whole(name: str, default: int) -> int:
         raw = params.get(name)
@@ -50,9 +51,22 @@ def list_request(call: Call) -> ListRequest:
     request = ListRequest(filter=params.get("filter"), sort=params.get("sort"), limit=whole("limit", DEFAULT_LIMIT),
                           offset=whole("offset", 0), cursor=params.get("cursor") or None, search=params.get("q"),
                           with_total=total != "false")
+    return request, errors
+
+
+def list_query(call: Call, entity: str, parent: tuple[str, int] | None = None) -> ListQuery:
+    """The checked query, every problem of the parameters reported together."""
+    request, errors = list_request(call)
+    try:
+        query = ListQuery(call.model, call.context, entity, request, parent=parent)
+    except Invalid as error:
+        if not errors:
+            raise
+        errors = [*errors, *(e for e in error.errors if e.field not in {f.field for f in errors})]
+        raise Invalid("the list parameters are not valid", errors) from None
     if errors:
         raise Invalid("the list parameters are not valid", errors)
-    return request
+    return query
 
 
 def record_id(call: Call) -> int:
@@ -71,14 +85,24 @@ def expected_version(call: Call) -> int | None:
     return int(text)
 
 
+def _version_value(raw: Any) -> int:
+    """A version from a body: a whole number, or its digits as text (as in If-Match)."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.strip().isdigit():
+        return int(raw)
+    raise Invalid("the version is not a version number",
+                  [FieldError("version", f"version must be the whole number read with the record, found {raw!r}",
+                              "type")])
+
+
 def _etag(record: dict[str, Any]) -> dict[str, str]:
     return {"ETag": f'"{record["version"]}"'}
 
 
 def list_records(call: Call) -> Response:
     """List the entity's records: filter, sort, q, limit, offset or cursor, total."""
-    query = ListQuery(call.model, call.context, call.param("entity"), list_request(call))
-    return json_response(page_json(query.run(call.connection)))
+    return json_response(page_json(list_query(call, call.param("entity")).run(call.connection)))
 
 
 def create_record(call: Call) -> Response:
@@ -96,9 +120,9 @@ def update_record(call: Call) -> Response:
     values = dict(_body_object(call))
     version = expected_version(call)
     if "version" in values:  # a form may send the version it read instead of an If-Match header
-        body_version = values.pop("version")
+        body_version = _version_value(values.pop("version"))
         if version is None:
-            version = body_version if isinstance(body_version, int) and not isinstance(body_version, bool) else -1
+            version = body_version
     record = call.service.update(call.connection, call.context, call.param("entity"), record_id(call), values,
                                  expected_version=version)
     return json_response(record_json(record), headers=_etag(record))
@@ -114,9 +138,28 @@ def record_timeline(call: Call) -> Response:
     """The record's history, newest first, without the values of fields the caller may not read."""
     entity = call.param("entity")
     access = call.service.access(call.context.actor, entity)
-    call.service.get(call.connection, call.context, entity, record_id(call))
+    try:
+        call.service.get(call.connection, call.context, entity, record_id(call))
+    except NotFound:
+        entries = timeline(call.connection, entity, record_id(call), hidden_fields=access.hidden_fields)
+        if not entries or entries[0].action != "delete" or not _could_read_deleted(call, access, entries[0]):
+            raise
+        return json_response({"items": [e.as_json() for e in entries]})
     entries = timeline(call.connection, entity, record_id(call), hidden_fields=access.hidden_fields)
     return json_response({"items": [e.as_json() for e in entries]})
+
+
+def _could_read_deleted(call: Call, access: Any, deletion: Any) -> bool:
+    """Whether the caller's read scope reached the record when it was deleted (its owner then)."""
+    owner = next((c.old for c in deletion.changes if c.field == "owner_id"), None)
+    actor = call.context.actor
+    if access.read == "all":
+        return True
+    if access.read is None or actor.user_id is None or owner is None:
+        return False
+    if owner == actor.user_id:
+        return True
+    return access.read == "team" and owner in set(call.connection.execute(team_mates(actor.user_id)).scalars())
 
 
 def related_lists(call: Call) -> Response:
@@ -149,8 +192,7 @@ def related_records(call: Call) -> Response:
     call.service.get(call.connection, call.context, entity, parent)
     if not any(r.entity == child and r.field.name == field for r in call.model.references_to(entity)):
         raise NotFound(f"'{child}.{field}' is not a lookup to {entity}")
-    query = ListQuery(call.model, call.context, child, list_request(call), parent=(field, parent))
-    return json_response(page_json(query.run(call.connection)))
+    return json_response(page_json(list_query(call, child, parent=(field, parent)).run(call.connection)))
 
 
 def _body_object(call: Call) -> dict[str, Any]:

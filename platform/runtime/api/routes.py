@@ -30,6 +30,8 @@ async def http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     if not request.url.path.startswith("/api"):
         return Response(error.detail, status_code=error.status_code, headers=error.headers)
-    detail = {404: f"there is no API endpoint at {request.url.path}",
-              405: f"{request.method} is not allowed on {request.url.path}"}.get(error.status_code, str(error.detail))
-    return problem_response(error.status_code, str(error.detail), detail, headers=error.headers)
+    path = request.url.path if len(request.url.path) <= 200 else request.url.path[:200] + "…"
+    detail = {404: f"there is no API endpoint at {path}",
+              405: f"{request.method} is not allowed on {path}"}.get(error.status_code, str(error.detail))
+    title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, str(error.detail))
+    return problem_response(error.status_code, title, detail, headers=error.headers)

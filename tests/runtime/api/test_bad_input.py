@@ -182,7 +182,8 @@ BAD_FILTERS = [
     pytest.param("\x00", "1:1:", id="nul-character"),
     pytest.param("last_name = 'é' and", "1:", id="unicode-then-dangling-and"),
     pytest.param("status = 'new'\nand nope = 1", "2:5:", id="second-line-position"),
-    pytest.param("created_at > 9999-12-31T23:59:59Z + 3d", "1:", id="datetime-overflow"),
+    # found while the database computes, where no position is known
+    pytest.param("created_at > 9999-12-31T23:59:59Z + 3d", "a value in the filter is out of range", id="datetime-overflow"),
 ]
 
 
@@ -209,6 +210,10 @@ HARMLESS_FILTERS = [
 @pytest.mark.parametrize("expression", HARMLESS_FILTERS)
 def test_sql_inside_a_valid_filter_is_only_data(client: Api, world: World, unchanged: None, expression: str) -> None:
     response = client.get("/api/lead", params={"filter": expression})
+    if response.status_code == 422:  # arithmetic beyond 64 bits: PostgreSQL refuses to compute it, SQLite does not
+        assert response.json()["errors"][0]["code"] == "invalid_filter", response.text
+        assert "out of range" in response.json()["errors"][0]["message"]
+        return
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json()["items"] == []

@@ -528,7 +528,9 @@ def test_422_lists_every_field_error_at_once(client: Api, shared: Installed) -> 
 
 def test_422_reports_missing_required_fields(client: Api) -> None:
     body = assert_problem(client.post("/api/lead", json={}), 422)
-    assert errors_of(body) == [("last_name", "required"), ("company", "required")]
+    # the required fields, and with them the validation rule that wants an e-mail address or a phone number
+    assert errors_of(body) == [("last_name", "required"), ("company", "required"),
+                               ("email", "validation:email_or_phone"), ("phone", "validation:email_or_phone")]
     assert body["errors"][0]["message"] == "'Last Name' is required"
 
 
