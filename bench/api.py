@@ -179,7 +179,7 @@ SELECT 1, now() - make_interval(secs => i), now() - make_interval(secs => i), :o
        (ARRAY['north','south','east','west','central','dach','benelux','nordics','uk_ireland','apac','latam','mea'])
            [1 + (i / 7) % 12],
        'DE', 'warm', 125000.00, 40,
-       CASE WHEN i % 10 = 0 THEN NULL ELSE now() - make_interval(secs => (i * 7919) % 5000000) END,
+       CASE WHEN i % 10 = 0 THEN NULL ELSE now() - make_interval(secs => (i::bigint * 7919) % 5000000) END,
        false, false
 FROM generate_series(1, :count) AS i
 """)
