@@ -17,8 +17,8 @@ from xrm.context import Actor, Context
 from xrm.db import database_exists, display_url, make_engine
 from xrm.db import database_url as configured_database_url
 from xrm.errors import XrmError
-from xrm.metadata.catalog import Catalog
 from xrm.metadata.installer import install_pack, installed_catalog
+from xrm.metadata.org import platform_catalog
 from xrm.metadata.problems import PackInvalid, PackProblem
 from xrm.metadata.validation import validate_pack
 from xrm.migrate import upgrade
@@ -113,7 +113,7 @@ def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], 
     if not no_database and not use_database and not as_json:
         errors.print(f"note: there is no database at {display_url(ctx.obj)}, so no pack counts as installed "
                      "(use --with PATH for the packs this one depends on)", soft_wrap=True, markup=False)
-    catalog = installed_catalog(_engine(ctx)) if use_database else Catalog()
+    catalog = installed_catalog(_engine(ctx)) if use_database else platform_catalog()
     for other in with_packs:
         report = validate_pack(other, catalog)
         if not report.ok:

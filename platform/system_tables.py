@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -22,22 +21,23 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from xrm.metadata.org import ORG_ENTITIES
 from xrm.metadata.sqltypes import RecordId, UTCDateTime
+from xrm.metadata.tables import entity_table, field_indexes, table_items
 
 system_metadata = MetaData()
 
+#: The organization model's tables (``xrm.metadata.org``): each entity's own table.  ``xrm_users``
+#: is the ``user`` entity's table plus the password hash, which no entity field exposes.
+_org = {e.name: e for e in ORG_ENTITIES}
 users = Table(
     "xrm_users", system_metadata,
-    Column("id", RecordId, primary_key=True, autoincrement=True),
-    Column("username", String(150), nullable=False),
-    Column("display_name", String(200), nullable=False),
-    Column("email", String(254)),
+    *table_items(_org["user"]), *field_indexes(_org["user"]),
     Column("password_hash", String(255)),
-    Column("is_active", Boolean, nullable=False, default=True),
-    Column("is_admin", Boolean, nullable=False, default=False),
-    Column("created_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("username", name="uq_xrm_users_username"),
 )
+org_tables = {name: users if name == "user" else entity_table(entity, system_metadata)
+              for name, entity in _org.items()}
+team_members = org_tables["team_member"]
 
 user_roles = Table(
     "xrm_user_roles", system_metadata,
@@ -97,22 +97,6 @@ metadata_version = Table(
     Column("version", BigInteger, nullable=False),
 )
 
-
-#: Teams of users; a role's "team" record scope reaches the records owned by the caller's team mates.
-teams = Table(
-    "xrm_teams", system_metadata,
-    Column("id", RecordId, primary_key=True, autoincrement=True),
-    Column("name", String(63), nullable=False),
-    Column("label", String(200), nullable=False),
-    UniqueConstraint("name", name="uq_xrm_teams_name"),
-)
-
-team_members = Table(
-    "xrm_team_members", system_metadata,
-    Column("team_id", RecordId, ForeignKey("xrm_teams.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", RecordId, ForeignKey("xrm_users.id", ondelete="CASCADE"), primary_key=True),
-    Index("ix_xrm_team_members_user_id", "user_id"),
-)
 
 #: Bearer tokens for programs; only a SHA-256 of each token is kept.
 api_tokens = Table(

@@ -11,7 +11,9 @@ from xrm.cli import main
 from xrm.context import Actor, Context, utc_now
 from xrm.db import make_engine
 from xrm.runtime.users import actor_for_token, check_password, find_user
-from xrm.system_tables import api_tokens, team_members, teams
+from xrm.system_tables import api_tokens, org_tables, team_members
+
+teams = org_tables["team"]
 
 
 def run(url: str, *args: str, input: str | None = None):  # noqa: ANN201, A002
@@ -86,7 +88,7 @@ def test_roles_password_list_and_team(sqlite_url: str) -> None:
     with engine.begin() as connection:
         assert check_password(connection, "fay", "new").roles == frozenset({"sales_rep", "marketing_user"})
         assert connection.execute(select(teams.c.name)).scalar_one() == "west"
-        assert connection.execute(select(team_members.c.user_id)).scalar_one() == find_user(connection, "fay").id
+        assert connection.execute(select(team_members.c.user)).scalar_one() == find_user(connection, "fay").id
 
 
 def test_unknown_user_is_a_clear_error(sqlite_url: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.model import Entity, ListView, Role, Workflow
+from xrm.metadata.org_tables import PLATFORM_PACK
 from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
 from xrm.metadata.suggest import did_you_mean
 
@@ -58,7 +59,9 @@ class Scope:
     @property
     def all_entities(self) -> dict[str, Entity]:
         """The entities this pack may use: its own and those of the packs it depends on."""
-        visible = {n: e for n, e in self.installed.entities.items() if e.pack in self.dependencies}
+        # the platform's own entities (users, teams, queues, calendars) are there for every pack
+        visible = {n: e for n, e in self.installed.entities.items()
+                   if e.pack in self.dependencies or e.pack == PLATFORM_PACK}
         return {**visible, **{e.obj.name: e.obj for e in self.entities}}
 
     @property

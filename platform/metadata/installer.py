@@ -19,6 +19,7 @@ from xrm.errors import XrmError
 from xrm.metadata import store
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.model import Pack
+from xrm.metadata.org import platform_catalog
 from xrm.metadata.schema_sync import AppliedOperation, create_entity_tables
 from xrm.metadata.validation import PackReport, validate_pack
 from xrm.migrate import current_revision, head_revision
@@ -52,7 +53,7 @@ def ensure_migrated(engine: Engine) -> None:
 def installed_catalog(engine: Engine) -> Catalog:
     """The catalog of the database behind ``engine`` (empty when it was never migrated)."""
     if current_revision(engine) is None:
-        return Catalog()
+        return platform_catalog()
     with engine.connect() as connection:
         return store.load_catalog(connection)
 

@@ -94,6 +94,8 @@ class Entity:
     unique_together: tuple[tuple[str, ...], ...] = ()
     validations: tuple[ValidationRule, ...] = ()
     description: str | None = None
+    #: The table, when it is not the entity's name (the platform's own entities: ``xrm_users``...).
+    table: str | None = None
     _by_name: Mapping[str, Field] = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -102,7 +104,7 @@ class Entity:
     @property
     def table_name(self) -> str:
         """The database table that holds this entity's records."""
-        return self.name
+        return self.table or self.name
 
     def field(self, name: str) -> Field | None:
         """The field called ``name``, if the entity has it."""

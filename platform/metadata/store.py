@@ -16,6 +16,7 @@ from xrm.metadata.builder import build_entity, build_role, build_view, build_wor
 from xrm.metadata.catalog import OWNED_KINDS, Catalog, InstalledPack
 from xrm.metadata.loader import PackSource
 from xrm.metadata.model import Pack
+from xrm.metadata.org import platform_catalog
 from xrm.metadata.schema_sync import AppliedOperation
 from xrm.system_tables import metadata_documents, metadata_version, packs, schema_history
 
@@ -96,7 +97,8 @@ def load_catalog(connection: Connection) -> Catalog:
         found[kind][built.name] = built
         if kind in OWNED_KINDS:
             owners[(kind, built.name)] = pack_name
+    base = platform_catalog()
     return Catalog(
-        packs=installed, entities=found["entity"], views=found["view"],
+        packs={**base.packs, **installed}, entities={**base.entities, **found["entity"]}, views=found["view"],
         workflows=found["workflow"], roles=found["role"], owners=owners,
     )

@@ -28,6 +28,7 @@ from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.fieldtypes.relation import USERS_TABLE
 from xrm.metadata.identifiers import MAX_IDENTIFIER_LENGTH
 from xrm.metadata.model import Entity, Field
+from xrm.metadata.org_tables import table_of
 from xrm.metadata.sqltypes import RecordId, UTCDateTime
 
 #: SQLite reuses the id of a deleted last row unless the table says AUTOINCREMENT; an id must never come
@@ -78,7 +79,7 @@ def field_foreign_key(entity: Entity, field: Field) -> ForeignKeyConstraint | No
         return None
     table, ondelete = target
     return ForeignKeyConstraint(
-        [field.name], [f"{table}.id"], ondelete=ondelete,
+        [field.name], [f"{table_of(table)}.id"], ondelete=ondelete,
         name=constraint_name("fk", entity.table_name, [field.name]),
     )
 
@@ -142,7 +143,12 @@ def users_stub(metadata: MetaData) -> Table:
 
 
 def entity_tables(entities: Iterable[Entity], metadata: MetaData | None = None) -> Mapping[str, Table]:
-    """Tables for several entities in one ``MetaData``, keyed by entity name."""
+    """Tables for several entities in one ``MetaData``, keyed by entity name.
+
+    The users table is the ``user`` entity's when that is among them, else a stub
+    for the owner and user columns' foreign keys to point at.
+    """
     metadata = metadata if metadata is not None else MetaData()
+    tables = {e.name: entity_table(e, metadata) for e in entities}
     users_stub(metadata)
-    return {e.name: entity_table(e, metadata) for e in entities}
+    return tables

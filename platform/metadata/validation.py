@@ -20,6 +20,7 @@ from xrm.metadata.crosscheck import Located, Scope, cross_check
 from xrm.metadata.jsonfiles import JsonDocument
 from xrm.metadata.loader import MANIFEST, PackSource, read_pack
 from xrm.metadata.model import Pack
+from xrm.metadata.org import platform_catalog
 from xrm.metadata.problems import JsonPath, PackInvalid, PackProblem, has_errors
 from xrm.metadata.schemas import schema_errors
 
@@ -61,7 +62,7 @@ class PackReport:
 
 def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
     """Validate the pack folder at ``root`` against itself and the ``installed`` catalog."""
-    installed = installed or Catalog()
+    installed = installed or platform_catalog()
     source = read_pack(Path(root))
     problems = list(source.problems)
     usable_manifest = _usable(source.manifest, "manifest", problems) if source.manifest else None

@@ -24,6 +24,11 @@ from xrm.metadata.model import EntityPermission, RecordScope
 from xrm.runtime.users import team_mates
 
 Action = Literal["create", "read", "update", "delete"]
+#: The organization model every signed-in user may read (who is who, which team and queue, which hours);
+#: changing it takes an administrator or a role that grants it.
+ORG_READABLE = frozenset({"user", "team", "team_member", "queue", "queue_member", "business_calendar",
+                          "calendar_holiday"})
+ADMIN_ONLY_USER_FIELDS = frozenset({"is_admin", "username"})
 _WIDTH: dict[str, int] = {"own": 0, "team": 1, "all": 2}
 
 
@@ -63,11 +68,16 @@ def entity_access(catalog: Catalog, actor: Actor, entity: str) -> EntityAccess:
         return EntityAccess(entity, True, "all", "all", "all")
     grants = [p for role in sorted(actor.roles) if (r := catalog.roles.get(role))
               for p in r.permissions if p.entity == entity]
+    if actor.user_id is not None and entity in ORG_READABLE:
+        grants.append(EntityPermission(entity, read=True, scope="all"))
 
     def widest(action: str) -> RecordScope | None:
         scopes = [p.scope for p in grants if getattr(p, action)]
         return max(scopes, key=_WIDTH.__getitem__) if scopes else None
 
+    read_only = _in_all(set(p.read_only_fields) | set(p.hidden_fields) for p in grants if p.update)
+    if entity == "user":  # whoever may edit users, only an administrator makes administrators
+        read_only |= ADMIN_ONLY_USER_FIELDS
     return EntityAccess(
         entity,
         create=any(p.create for p in grants),
@@ -75,7 +85,7 @@ def entity_access(catalog: Catalog, actor: Actor, entity: str) -> EntityAccess:
         update=widest("update"),
         delete=widest("delete"),
         hidden_fields=_in_all(p.hidden_fields for p in grants if p.read),
-        read_only_fields=_in_all(set(p.read_only_fields) | set(p.hidden_fields) for p in grants if p.update),
+        read_only_fields=read_only,
     )
 
 

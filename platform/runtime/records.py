@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,9 +23,11 @@ from xrm.context import Actor, Context
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity, Transition, Workflow
 from xrm.runtime.audit import changed_fields, record_change
+from xrm.runtime.org_records import OrgChecks
 from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
 from xrm.runtime.record_constraints import assign_autonumbers, check_unique, check_version
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
+from xrm.runtime.record_hooks import RecordChange, WriteHook
 from xrm.runtime.record_input import STATE_SETTING_SOURCES, coerce_input, count_text
 from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
 from xrm.runtime.record_model import RecordModel
@@ -36,26 +37,8 @@ Record = dict[str, Any]
 _CASCADE_NOTE = "{verb} because {entity} #{id} was deleted"
 
 
-@dataclass(frozen=True)
-class RecordChange:
-    """One change about to be (``before_write``) or just (``after_write``) written."""
-
-    entity: str
-    action: Literal["create", "update", "delete"]
-    record_id: int | None
-    before: Mapping[str, Any] | None
-    after: Mapping[str, Any] | None
-    changed: frozenset[str]
-    #: ``workflow.transition`` when the change is a workflow transition (the rules' transition trigger).
-    transition: str | None = None
-
-
-class WriteHook(Protocol):
-    """Something that takes part in every write (the rules engine, timers).  Raise a RecordError to refuse."""
-
-    def before_write(self, connection: Connection, context: Context, change: RecordChange) -> None: ...
-
-    def after_write(self, connection: Connection, context: Context, change: RecordChange) -> None: ...
+#: Write hooks every record service runs.
+PLATFORM_HOOKS: tuple[WriteHook, ...] = (OrgChecks(),)
 
 
 def atomic(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,7 +62,8 @@ class RecordService:
 
     def __init__(self, model: RecordModel, hooks: Sequence[WriteHook] = ()) -> None:
         self.model = model
-        self.hooks = tuple(hooks)
+        #: the platform's own checks first, then what plugs in (the rules engine, timers)
+        self.hooks: tuple[WriteHook, ...] = (*PLATFORM_HOOKS, *hooks)
 
     # -- access -------------------------------------------------------------------------------
 

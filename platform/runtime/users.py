@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,7 +19,9 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from xrm.context import Actor
 from xrm.errors import XrmError
 from xrm.metadata.identifiers import is_well_formed
-from xrm.system_tables import api_tokens, team_members, teams, user_roles, users
+from xrm.system_tables import api_tokens, org_tables, team_members, user_roles, users
+
+teams = org_tables["team"]
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "xrm_"
@@ -60,7 +62,7 @@ def add_user(connection: Connection, username: str, *, now: datetime, display_na
     user_id = connection.execute(insert(users).values(
         username=username, display_name=display_name or username, email=email,
         password_hash=hash_password(password) if password else None,
-        is_active=True, is_admin=is_admin, created_at=now,
+        is_active=True, is_admin=is_admin, created_at=now, updated_at=now, version=1, time_zone="UTC",
     ).returning(users.c.id)).scalar_one()
     set_roles(connection, user_id, roles)
     return user_id
@@ -152,12 +154,19 @@ def actor_for_token(connection: Connection, token: str, now: datetime) -> Actor 
     return None if user_id is None else actor_for_user(connection, user_id)
 
 
-def add_team(connection: Connection, name: str, label: str | None = None, members: Iterable[int] = ()) -> int:
+def add_team(connection: Connection, name: str, label: str | None = None, members: Iterable[int] = (), *,
+             now: datetime | None = None) -> int:
+    """A team and its members, written directly (the command line's shortcut; the API goes through the service)."""
     if not is_well_formed(name):
         raise UserError(f"'{name}' is not a team name: use lower-case letters, digits and underscores")
-    team_id = connection.execute(insert(teams).values(name=name, label=label or name).returning(teams.c.id)).scalar_one()
+    if connection.execute(select(teams.c.id).where(teams.c.name == name)).first():
+        raise UserError(f"a team named '{name}' already exists")
+    now = now or datetime.now(UTC)
+    stamp = {"version": 1, "created_at": now, "updated_at": now}
+    team_id = connection.execute(
+        insert(teams).values(name=name, label=label or name, **stamp).returning(teams.c.id)).scalar_one()
     for user_id in members:
-        connection.execute(insert(team_members).values(team_id=team_id, user_id=user_id))
+        connection.execute(insert(team_members).values(team=team_id, user=user_id, **stamp))
     return team_id
 
 
@@ -165,4 +174,4 @@ def team_mates(user_id: int):  # noqa: ANN201
     """A SELECT of the ids of users sharing a team with ``user_id`` (the user included when in a team)."""
     mine = team_members.alias("mine")
     theirs = team_members.alias("theirs")
-    return select(theirs.c.user_id).join(mine, and_(mine.c.team_id == theirs.c.team_id, mine.c.user_id == user_id))
+    return select(theirs.c.user).join(mine, and_(mine.c.team == theirs.c.team, mine.c.user == user_id))

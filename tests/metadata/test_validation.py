@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import FIXTURES_DIR, PACKS_DIR
 from xrm.metadata.catalog import Catalog
+from xrm.metadata.org import platform_catalog
 from xrm.metadata.validation import validate_pack
 
 BROKEN = FIXTURES_DIR / "packs" / "broken"
@@ -81,7 +82,7 @@ def edit_json(path: Path, change) -> None:  # noqa: ANN001
 
 def test_dependency_satisfied_by_installed_catalog(tmp_path: Path) -> None:
     crm = validate_pack(PACKS_DIR / "crm").raise_for_errors()
-    assert validate_pack(PACKS_DIR / "service", Catalog().with_pack(crm)).ok
+    assert validate_pack(PACKS_DIR / "service", platform_catalog().with_pack(crm)).ok
     assert not validate_pack(PACKS_DIR / "service").ok
 
 
@@ -89,7 +90,7 @@ def test_dependency_version_mismatch(tmp_path: Path) -> None:
     crm = validate_pack(PACKS_DIR / "crm").raise_for_errors()
     service = copy_pack(tmp_path, PACKS_DIR / "service")
     edit_json(service / "pack.json", lambda d: d.update(depends_on={"crm": ">=2.0"}))
-    [problem] = validate_pack(service, Catalog().with_pack(crm)).problems
+    [problem] = validate_pack(service, platform_catalog().with_pack(crm)).problems
     assert problem.message == "this pack needs crm >=2.0, but crm 1.0.0 is installed"
     assert problem.path == "$.depends_on.crm"
 
@@ -98,7 +99,7 @@ def test_entity_name_clash_with_another_installed_pack(tmp_path: Path) -> None:
     crm = validate_pack(PACKS_DIR / "crm").raise_for_errors()
     tiny = copy_pack(tmp_path, FIXTURES_DIR / "packs" / "tiny")
     edit_json(tiny / "entities" / "company.json", lambda d: d.update(name="account"))
-    problems = problems_of(tiny, Catalog().with_pack(crm))
+    problems = problems_of(tiny, platform_catalog().with_pack(crm))
     assert ("entities/company.json", "$.name", "entity 'account' already exists in installed pack 'crm'") in problems
 
 
@@ -168,7 +169,7 @@ def test_expressions_of_an_entity_with_broken_fields_wait_for_the_fields(tmp_pat
 
 
 def test_every_expression_of_the_bundled_packs_checks() -> None:
-    catalog = Catalog()
+    catalog = platform_catalog()
     for name in ("crm", "service", "partners"):
         report = validate_pack(PACKS_DIR / name, catalog)
         assert report.ok, [str(p) for p in report.problems]

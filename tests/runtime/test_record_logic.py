@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import PACKS_DIR
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.model import Entity, Field
+from xrm.metadata.org import platform_catalog
 from xrm.metadata.validation import validate_pack
 from xrm.runtime.record_logic import (
     FieldError,
@@ -24,7 +25,7 @@ CONTEXT = {"now": datetime(2026, 11, 23, 9, 0, tzinfo=UTC)}
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    result = Catalog()
+    result = platform_catalog()
     for name in ("crm", "service"):
         result = result.with_pack(validate_pack(PACKS_DIR / name, result).raise_for_errors())
     return result
