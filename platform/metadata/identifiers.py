@@ -16,7 +16,7 @@ _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 #: Columns every entity table has; a pack may not declare fields with these names.
 SYSTEM_COLUMNS: Final = frozenset(
-    {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"}
+    {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "owner_queue_id"}
 )
 
 #: Words the REST API uses beside entity names under ``/api/`` (``/api/meta/...``); no entity may take them.

@@ -63,6 +63,10 @@ def system_columns(table_name: str) -> list[Column]:
         Column("updated_at", UTCDateTime(), nullable=False),
         user_ref("updated_by"),
         user_ref("owner_id"),
+        # a record waiting in a queue (owner_id then empty) until a member claims it
+        Column("owner_queue_id", RecordId,
+               ForeignKey(f"{table_of('queue')}.id", ondelete="SET NULL",
+                          name=constraint_name("fk", table_name, ["owner_queue_id"])), nullable=True),
     ]
 
 
@@ -96,7 +100,8 @@ def field_indexes(entity: Entity) -> list[Index]:
         if declared.unique:
             continue
         indexes[declared.fields] = Index(declared.name, *declared.fields)
-    indexes.setdefault(("owner_id",), Index(constraint_name("ix", table, ["owner_id"]), "owner_id"))
+    for column in ("owner_id", "owner_queue_id"):
+        indexes.setdefault((column,), Index(constraint_name("ix", table, [column]), column))
     return list(indexes.values())
 
 
@@ -142,6 +147,14 @@ def users_stub(metadata: MetaData) -> Table:
     return Table(USERS_TABLE, metadata, Column("id", RecordId, primary_key=True))
 
 
+def queues_stub(metadata: MetaData) -> Table:
+    """Enough of the queues table for the ``owner_queue_id`` foreign keys to resolve."""
+    name = table_of("queue")
+    if name in metadata.tables:
+        return metadata.tables[name]
+    return Table(name, metadata, Column("id", RecordId, primary_key=True))
+
+
 def entity_tables(entities: Iterable[Entity], metadata: MetaData | None = None) -> Mapping[str, Table]:
     """Tables for several entities in one ``MetaData``, keyed by entity name.
 
@@ -151,4 +164,5 @@ def entity_tables(entities: Iterable[Entity], metadata: MetaData | None = None) 
     metadata = metadata if metadata is not None else MetaData()
     tables = {e.name: entity_table(e, metadata) for e in entities}
     users_stub(metadata)
+    queues_stub(metadata)
     return tables

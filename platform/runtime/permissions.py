@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Table, false, or_
 from xrm.context import Actor
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.model import EntityPermission, RecordScope
-from xrm.runtime.users import team_mates
+from xrm.runtime.users import my_queues, team_mates
 
 Action = Literal["create", "read", "update", "delete"]
 #: The organization model every signed-in user may read (who is who, which team and queue, which hours);
@@ -100,7 +100,8 @@ def scope_condition(scope: RecordScope, table: Table, actor: Actor) -> ColumnEle
         return None
     if actor.user_id is None:
         return false()
-    own = table.c.owner_id == actor.user_id
+    # records waiting in one of the actor's queues are the actor's to see and claim
+    own = or_(table.c.owner_id == actor.user_id, table.c.owner_queue_id.in_(my_queues(actor.user_id)))
     if scope == "own":
         return own
     return or_(own, table.c.owner_id.in_(team_mates(actor.user_id)))

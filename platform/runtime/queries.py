@@ -54,6 +54,7 @@ SYSTEM_FIELDS: Mapping[str, Field] = {
     "updated_at": Field("updated_at", "datetime", "Updated at"),
     "updated_by": Field("updated_by", "user", "Updated by"),
     "owner_id": Field("owner_id", "user", "Owner"),
+    "owner_queue_id": Field("owner_queue_id", "lookup", "Queue", target="queue"),
 }
 
 

@@ -42,7 +42,7 @@ def coerce_input(context: Context, entity: Entity, access: EntityAccess, values:
     Fields the actor may not change raise ``Forbidden`` at once (403 outranks 422).
     A workflow's state sent unchanged (a form posting every field back) is no change.
 
-    Refused: system columns (except ``owner_id``), unknown and hidden fields (alike,
+    Refused: system columns (except the owner: ``owner_id``, or ``owner_queue_id`` for a queue), unknown and hidden fields (alike,
     so hidden ones cannot be probed), computed fields, read-only fields typed by
     people, fields the actor's roles may not edit (403), and the state field of a
     workflow (changed only by ``state_field``'s transition, or by imports).
@@ -55,8 +55,8 @@ def coerce_input(context: Context, entity: Entity, access: EntityAccess, values:
     forbidden: list[FieldError] = []
     for name, raw in values.items():
         field = entity.field(name) if isinstance(name, str) else None
-        if name == "owner_id":
-            result["owner_id"] = coerce_owner(raw, errors)
+        if name in ("owner_id", "owner_queue_id"):
+            result[name] = coerce_owner(raw, errors, name)
             continue
         if name in SYSTEM_COLUMNS:
             errors.append(FieldError(name, f"'{name}' is set by the platform and cannot be changed", "read_only"))
@@ -97,13 +97,14 @@ def coerce_input(context: Context, entity: Entity, access: EntityAccess, values:
         raise Forbidden("you may not change some of these fields", forbidden)
     return Input(result, tuple(errors))
 
-def coerce_owner(raw: Any, errors: list[FieldError]) -> int | None:
-    owner, user_type = Field("owner_id", "user", "Owner"), get_field_type("user")
+def coerce_owner(raw: Any, errors: list[FieldError], name: str = "owner_id") -> int | None:
+    """An owner: a user id (``owner_id``) or a queue id (``owner_queue_id``)."""
+    owner, user_type = Field(name, "user", "Owner"), get_field_type("user")
     try:
         value = user_type.coerce(raw, owner)
         if value is not None and (problem := user_type.validate(value, owner)) is not None:
             raise problem
     except FieldValueError as error:
-        errors.append(FieldError("owner_id", error.message, error.code))
+        errors.append(FieldError(name, error.message, error.code))
         return None
     return value

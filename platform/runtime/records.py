@@ -91,13 +91,21 @@ class RecordService:
             raise NotFound(f"there is no {entity.label.lower()} with id {record_id}")
         return self.visible(access, row)
 
-    def stored_record(self, connection: Connection, entity_name: str, record_id: int) -> Record:
+    def stored_record(self, connection: Connection, entity_name: str, record_id: int, *,
+                      for_update: bool = False) -> Record:
         """The whole stored row, whoever may see it: for the platform's own checks (guards), never for output."""
         entity = self.model.entity(entity_name)
-        row = self._load(connection, entity, record_id, scope="all", actor=Actor.system())
+        row = self._load(connection, entity, record_id, scope="all", actor=Actor.system(), for_update=for_update)
         if row is None:
             raise NotFound(f"there is no {entity.label.lower()} with id {record_id}")
         return row
+
+    def lock(self, connection: Connection, context: Context, entity_name: str, record_id: Any,
+             action: Action = "update") -> Record:
+        """The stored row, locked until the transaction ends, when the actor may ``action`` it (else 403/404)."""
+        entity = self.model.entity(entity_name)
+        access = self._require(context, entity, action)
+        return self._load_for_change(connection, context, entity, record_id, action, access)
 
     def may_change(self, connection: Connection, context: Context, entity_name: str, record_id: int,
                    action: Action) -> bool:
@@ -156,7 +164,8 @@ class RecordService:
             if not (context.source in STATE_SETTING_SOURCES and given.get(workflow.field) is not None):
                 record[workflow.field] = workflow.initial
         record.setdefault("owner_id", None)
-        if record["owner_id"] is None:
+        record.setdefault("owner_queue_id", None)
+        if record["owner_id"] is None and record["owner_queue_id"] is None:
             record["owner_id"] = context.actor.user_id
         # formulas may read the system columns (e.g. resolved_at - created_at), so they are set first
         record.update(created_at=context.now, updated_at=context.now, created_by=context.actor.user_id,
@@ -169,6 +178,7 @@ class RecordService:
         check_unique(connection, self.model.table(entity.name), entity, record, None)
         table = self.model.table(entity.name)
         row = {**self._stored(entity, record), "version": 1, "owner_id": record["owner_id"],
+               "owner_queue_id": record["owner_queue_id"],
                "created_at": context.now, "updated_at": context.now,
                "created_by": context.actor.user_id, "updated_by": context.actor.user_id}
         try:
@@ -185,7 +195,7 @@ class RecordService:
     @atomic
     def update(self, connection: Connection, context: Context, entity_name: str, record_id: Any,
                values: Mapping[str, Any], *, expected_version: int | None = None,
-               transition: tuple[Workflow, Transition] | None = None) -> Record:
+               transition: tuple[Workflow, Transition] | None = None, note: str | None = None) -> Record:
         """Change the fields in ``values``; ``expected_version`` refuses the change when the record moved on.
 
         A workflow's state field changes only with ``transition`` (``WorkflowRuntime.take`` checks it first).
@@ -198,10 +208,10 @@ class RecordService:
         received = coerce_input(context, entity, access, values, creating=False, workflows=self._workflows(entity),
                                 state_field=state_field, current=current)
         given = received.values
-        merged = {**current, **given, "updated_at": context.now, "updated_by": context.actor.user_id}
+        merged = {**current, **_one_owner(given), "updated_at": context.now, "updated_by": context.actor.user_id}
         record = self._complete(connection, context, entity, merged, given, received.errors)
         if transition is None:
-            return self._write_update(connection, context, entity, access, current, record)
+            return self._write_update(connection, context, entity, access, current, record, note=note)
         workflow, step = transition
         return self._write_update(connection, context, entity, access, current, record,
                                   note=step.label or step.name, transition=f"{workflow.name}.{step.name}")
@@ -370,6 +380,8 @@ class RecordService:
             target = self.model.target_of(field) if field is not None else None
             if target is not None:
                 table, what = self.model.table(target), self.model.entity(target).label.lower()
+            elif name == "owner_queue_id":
+                table, what = self.model.table("queue"), "queue"
             elif name == "owner_id" or (field is not None and field.type == "user"):
                 table, what = self.model.users_table, "user"
             else:
@@ -410,11 +422,21 @@ class RecordService:
         return {f.name: record.get(f.name) for f in entity.fields}
 
     def _audited(self, entity: Entity) -> tuple[str, ...]:
-        return (*entity.field_names, "owner_id")
+        return (*entity.field_names, "owner_id", "owner_queue_id")
 
     def _run_hooks(self, stage: str, connection: Connection, context: Context, change: RecordChange) -> None:
         for hook in self.hooks:
             getattr(hook, stage)(connection, context, change)
+
+
+def _one_owner(given: Mapping[str, Any]) -> dict[str, Any]:
+    """A record is owned by a user or waits in a queue: giving one (not empty) clears the other."""
+    result = dict(given)
+    if given.get("owner_queue_id") is not None and "owner_id" not in given:
+        result["owner_id"] = None
+    if given.get("owner_id") is not None and "owner_queue_id" not in given:
+        result["owner_queue_id"] = None
+    return result
 
 
 def _is_record_id(value: Any) -> bool:

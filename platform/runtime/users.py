@@ -175,3 +175,9 @@ def team_mates(user_id: int):  # noqa: ANN201
     mine = team_members.alias("mine")
     theirs = team_members.alias("theirs")
     return select(theirs.c.user).join(mine, and_(mine.c.team == theirs.c.team, mine.c.user == user_id))
+
+
+def my_queues(user_id: int):  # noqa: ANN201
+    """A SELECT of the ids of the queues ``user_id`` is a member of."""
+    members = org_tables["queue_member"]
+    return select(members.c.queue).where(members.c.user == user_id)

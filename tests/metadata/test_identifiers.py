@@ -102,7 +102,8 @@ def test_extra_reserved_only_adds_to_the_checks() -> None:
 
 
 def test_system_columns() -> None:
-    assert SYSTEM_COLUMNS == {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"}
+    assert SYSTEM_COLUMNS == {"id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id",
+                              "owner_queue_id"}
 
 
 def test_system_columns_are_the_columns_every_table_gets() -> None:

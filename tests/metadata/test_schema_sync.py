@@ -74,8 +74,9 @@ def test_bundled_packs_create_tables_matching_metadata(engine: Engine) -> None:
             continue
         assert entity.table_name in tables
         columns = {c["name"]: c for c in inspector.get_columns(entity.table_name)}
-        assert list(columns)[:7] == ["id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"]
-        assert set(columns) == {*list(columns)[:7], *entity.field_names}
+        assert list(columns)[:8] == ["id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id",
+                                     "owner_queue_id"]
+        assert set(columns) == {*list(columns)[:8], *entity.field_names}
         for field in entity.fields:
             reflected = columns[field.name]
             declared, accepted = expected_generic(entity, field.name)
@@ -96,7 +97,7 @@ def _assert_foreign_keys(inspector, entity: Entity) -> None:  # noqa: ANN001
         for fk in inspector.get_foreign_keys(entity.table_name)
     }
     expected = {"created_by": ("xrm_users", "SET NULL"), "updated_by": ("xrm_users", "SET NULL"),
-                "owner_id": ("xrm_users", "SET NULL")}
+                "owner_id": ("xrm_users", "SET NULL"), "owner_queue_id": ("xrm_queues", "SET NULL")}
     for field in entity.fields:
         target = get_field_type(field.type).foreign_key_target(field)
         if target:

@@ -38,7 +38,9 @@ from xrm.metadata.tables import (
 )
 from xrm.metadata.validation import validate_pack
 
-SYSTEM = ["id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id"]
+#: Every table is indexed on its owner and on the queue its records may wait in.
+OWNER_INDEXES = {("ix_ticket_owner_id", ("owner_id",)), ("ix_ticket_owner_queue_id", ("owner_queue_id",))}
+SYSTEM = ["id", "version", "created_at", "created_by", "updated_at", "updated_by", "owner_id", "owner_queue_id"]
 
 
 def make_entity(*fields: Field, name: str = "ticket", **extra: object) -> Entity:
@@ -178,7 +180,7 @@ def test_other_fields_have_no_foreign_key(field: Field) -> None:
 # -- indexes and unique constraints ----------------------------------------------------
 
 def test_every_table_has_an_owner_index() -> None:
-    assert index_shapes(make_entity(Field("n", "integer", "N"))) == {("ix_ticket_owner_id", ("owner_id",))}
+    assert index_shapes(make_entity(Field("n", "integer", "N"))) == OWNER_INDEXES
 
 
 @pytest.mark.parametrize(
@@ -194,7 +196,7 @@ def test_every_table_has_an_owner_index() -> None:
     ],
 )
 def test_one_index_per_reference_field_and_per_indexed_field(field: Field, indexed: bool) -> None:
-    found = index_shapes(make_entity(field)) - {("ix_ticket_owner_id", ("owner_id",))}
+    found = index_shapes(make_entity(field)) - OWNER_INDEXES
     assert found == ({(f"ix_ticket_{field.name}", (field.name,))} if indexed else set())
 
 
@@ -206,6 +208,7 @@ def test_declared_indexes_and_the_same_columns_are_indexed_once() -> None:
     )
     assert sorted(index_shapes(entity)) == [
         ("ix_ticket_account", ("account",)), ("ix_ticket_owner_id", ("owner_id",)),
+        ("ix_ticket_owner_queue_id", ("owner_queue_id",)),
         ("ix_ticket_status", ("status",)), ("ix_ticket_status_account", ("status", "account")),
     ]
 
@@ -255,16 +258,17 @@ def test_entity_tables_of_the_tiny_pack_create_on_sqlite() -> None:
     metadata = MetaData()
     tables = entity_tables(pack.entities, metadata)
     assert set(tables) == {"company", "person"}
-    assert set(metadata.tables) == {USERS_TABLE, "company", "person"}
+    assert set(metadata.tables) == {USERS_TABLE, "xrm_queues", "company", "person"}
     engine = create_engine("sqlite://")
     metadata.create_all(engine)
     inspector = inspect(engine)
     assert {ix["name"] for ix in inspector.get_indexes("person")} == {
         "ix_person_employer", "ix_person_full_name_email", "ix_person_manager", "ix_person_owner_id",
+        "ix_person_owner_queue_id",
     }
     assert {fk["name"]: fk["referred_table"] for fk in inspector.get_foreign_keys("person")} == {
         "fk_person_employer": "company", "fk_person_manager": USERS_TABLE, "fk_person_created_by": USERS_TABLE,
-        "fk_person_updated_by": USERS_TABLE, "fk_person_owner_id": USERS_TABLE,
+        "fk_person_updated_by": USERS_TABLE, "fk_person_owner_id": USERS_TABLE, "fk_person_owner_queue_id": "xrm_queues",
     }
     assert {uq["name"] for uq in inspector.get_unique_constraints("company")} == {
         "uq_company_name", "uq_company_code", "uq_company_name_founded",

@@ -27,10 +27,10 @@ depends_on = None
 
 
 #: Columns the ``user`` entity adds to the sign-in table of revision 0001.
-_USER_COLUMNS = ("version", "created_by", "updated_at", "updated_by", "owner_id", "manager", "time_zone", "calendar",
-                 "out_of_office_from", "out_of_office_to")
+_USER_COLUMNS = ("version", "created_by", "updated_at", "updated_by", "owner_id", "owner_queue_id", "manager",
+                 "time_zone", "calendar", "out_of_office_from", "out_of_office_to")
 #: Created in this order, so every foreign key finds its table.
-_ORG_ORDER = ("business_calendar", "calendar_holiday", "team", "team_member", "queue", "queue_member",
+_ORG_ORDER = ("queue", "queue_member", "business_calendar", "calendar_holiday", "team", "team_member",
               "user_capacity")
 
 

@@ -16,7 +16,7 @@ ORDERED = frozenset({TEXT, INTEGER, DECIMAL, DATE, DATETIME, DURATION})
 #: System columns every entity table has, with their expression types.
 SYSTEM_COLUMNS = {
     "id": INTEGER, "version": INTEGER, "created_at": DATETIME, "updated_at": DATETIME,
-    "created_by": USER, "updated_by": USER, "owner_id": USER,
+    "created_by": USER, "updated_by": USER, "owner_id": USER, "owner_queue_id": INTEGER,
 }
 #: System columns that are never null in a stored record.
 NOT_NULL_SYSTEM = frozenset({"id", "version", "created_at", "updated_at"})

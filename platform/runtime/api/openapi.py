@@ -84,8 +84,11 @@ SYSTEM_PROPERTIES: dict[str, Any] = {
     "updated_at": {"type": "string", "format": "date-time", "readOnly": True},
     "updated_by": {"type": ["integer", "null"], "readOnly": True},
     "owner_id": {"type": ["integer", "null"], "description": "The user who owns the record"},
+    "owner_queue_id": {"type": ["integer", "null"], "description": "The queue the record waits in, unclaimed"},
 }
 OWNER_INPUT = {"type": ["integer", "null"], "minimum": 1, "description": "The user who owns the record"}
+QUEUE_INPUT = {"type": ["integer", "null"], "minimum": 1,
+               "description": "Put the record in this queue (clears owner_id unless given too)"}
 
 
 def entity_schemas(entity: Entity, workflow_fields: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -100,12 +103,13 @@ def entity_schemas(entity: Entity, workflow_fields: frozenset[str] = frozenset()
     writable = _writable(entity, workflow_fields)
     required = [f.name for f in writable if f.required and f.default is None]
     create = {"type": "object", "additionalProperties": False, "properties": {
-        **{f.name: _input_schema(f, may_be_empty=f.name not in required) for f in writable}, "owner_id": OWNER_INPUT}}
+        **{f.name: _input_schema(f, may_be_empty=f.name not in required) for f in writable}, "owner_id": OWNER_INPUT,
+        "owner_queue_id": QUEUE_INPUT}}
     if required:
         create["required"] = required
     change = {"type": "object", "additionalProperties": False,
               "properties": {**{f.name: _input_schema(f, may_be_empty=not f.required) for f in writable},
-                             "owner_id": OWNER_INPUT,
+                             "owner_id": OWNER_INPUT, "owner_queue_id": QUEUE_INPUT,
                              "version": {"type": "integer", "description": "The version read (instead of If-Match)"}}}
     page = {
         "type": "object", "required": ["items", "total", "limit", "offset", "next_cursor"],

@@ -14,6 +14,7 @@ from xrm.runtime.audit import timeline
 from xrm.runtime.jsonvalues import to_json
 from xrm.runtime.permissions import scope_condition
 from xrm.runtime.queries import DEFAULT_LIMIT, ListQuery, ListRequest, Page
+from xrm.runtime.queue_claims import claim
 from xrm.runtime.record_errors import Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
 from xrm.runtime.users import team_mates
@@ -239,4 +240,11 @@ def workflow_routes() -> list[Route]:
     return [
         Route("/{entity}/{id:int}/transitions", api_endpoint(list_transitions), methods=["GET"]),
         Route("/{entity}/{id:int}/transitions/{name}", api_endpoint(take_transition, body="optional"), methods=["POST"]),
+        Route("/{entity}/{id:int}/claim", api_endpoint(claim_record), methods=["POST"]),
     ]
+
+
+def claim_record(call: Call) -> Response:
+    """Take a record waiting in one of the caller's queues (409 when someone was faster)."""
+    record = claim(call.service, call.connection, call.context, call.param("entity"), record_id(call))
+    return json_response(record_json(record), headers=_etag(record))
