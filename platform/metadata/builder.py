@@ -11,8 +11,10 @@ from dataclasses import fields
 from types import MappingProxyType
 from typing import Any
 
+from xrm.metadata.durations import parse_duration
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import (
+    ApprovalRule,
     Entity,
     EntityPermission,
     Field,
@@ -112,6 +114,7 @@ def build_workflow(doc: Document) -> Workflow:
                 name=t["name"], label=t.get("label") or humanize(t["name"]), sources=tuple(t["from"]),
                 target=t["to"], guard=t.get("guard"), roles=tuple(t.get("roles", ())),
                 requires=tuple(t.get("requires", ())),
+                approval=_approval(t.get("approval")),
             )
             for t in doc["transitions"]
         ),
@@ -130,3 +133,12 @@ def build_role(doc: Document) -> Role:
             for entity, p in doc["permissions"].items()
         ),
     )
+
+
+def _approval(doc: Document | None) -> ApprovalRule | None:
+    if not doc:
+        return None
+    expires = doc.get("expires_after")
+    return ApprovalRule(doc["approver"], doc.get("when"), parse_duration(expires) if expires else None,
+                        pending=doc.get("pending"), on_reject=doc.get("on_reject"),
+                        set_approver=doc.get("set_approver"), comment_field=doc.get("comment_field"))

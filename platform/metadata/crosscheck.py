@@ -21,7 +21,7 @@ from xrm.metadata.expression_checks import check_expressions, formula_cycles
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
 from xrm.metadata.identifiers import API_WORDS, SYSTEM_COLUMNS, identifier_problem, is_well_formed
 from xrm.metadata.loader import MANIFEST
-from xrm.metadata.model import Entity, Workflow
+from xrm.metadata.model import Entity, Transition, Workflow
 from xrm.metadata.problems import JsonPath, PackProblem
 from xrm.metadata.suggest import did_you_mean
 from xrm.metadata.tables import entity_table
@@ -305,6 +305,35 @@ def _check_transitions(
         for position, name in enumerate(transition.requires):
             if not scope.has_field(entity, name):
                 yield unknown_field(file, (*path, "requires", position), name, entity)
+        yield from _check_approval(file, path, transition, entity, states, roles, scope)
+
+
+def _check_approval(file: str, path: tuple, transition: Transition, entity: Entity, states: list[str],
+                    roles: set[str], scope: Scope) -> Iterator[PackProblem]:
+    approval = transition.approval
+    if approval is None:
+        return
+    here = (*path, "approval")
+    if approval.approver_kind == "role" and approval.approver_name not in roles:
+        yield problem_at(file, (*here, "approver"), f"unknown role '{approval.approver_name}'",
+                       expected="a role of this pack or of a pack it depends on", found=approval.approver,
+                       hint=did_you_mean(approval.approver_name or "", roles))
+    for key in ("pending", "on_reject"):
+        state = getattr(approval, key)
+        if state is not None and state not in states:
+            yield problem_at(file, (*here, key), f"unknown state '{state}'", expected="one of " + ", ".join(states),
+                           found=state, hint=did_you_mean(state, states))
+    for key, wanted in (("set_approver", ("user",)), ("comment_field", ("text", "long_text"))):
+        name = getattr(approval, key)
+        if name is None:
+            continue
+        field = entity.field(name)
+        if field is None:
+            if not scope.has_field(entity, name):
+                yield unknown_field(file, (*here, key), name, entity)
+        elif field.type not in wanted:
+            yield problem_at(file, (*here, key), f"'{name}' is a {field.type} field",
+                           expected=" or ".join(f"a {t} field" for t in wanted), found=field.type)
 
 
 def check_roles(scope: Scope) -> Iterator[PackProblem]:

@@ -61,6 +61,9 @@ def check_expressions(scope: Scope) -> Iterator[PackProblem]:
             if transition.guard and entity is not None:
                 yield from _expression_problems(flow.file, ("transitions", index, "guard"), transition.guard, entity,
                                                 scope, "boolean")
+            if transition.approval and transition.approval.when and entity is not None:
+                yield from _expression_problems(flow.file, ("transitions", index, "approval", "when"),
+                                                transition.approval.when, entity, scope, "boolean")
     for cycle in formula_cycles(formula_reads):
         file, path = formula_places[cycle[0]]
         chain = " → ".join(f"{e}.{f}" for e, f in (*cycle, cycle[0]))

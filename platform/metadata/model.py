@@ -142,6 +142,28 @@ class WorkflowState:
 
 
 @dataclass(frozen=True)
+class ApprovalRule:
+    """Who must approve a transition before it completes, when, and how long the request stays open."""
+
+    approver: str
+    when: str | None = None
+    expires_after: int | None = None
+    pending: str | None = None
+    on_reject: str | None = None
+    set_approver: str | None = None
+    comment_field: str | None = None
+
+    @property
+    def approver_kind(self) -> str:
+        """``manager``, ``role`` or ``queue``."""
+        return self.approver.partition(":")[0]
+
+    @property
+    def approver_name(self) -> str | None:
+        return self.approver.partition(":")[2] or None
+
+
+@dataclass(frozen=True)
 class Transition:
     """A move between workflow states, guarded by an expression and by roles."""
 
@@ -152,6 +174,7 @@ class Transition:
     guard: str | None = None
     roles: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    approval: ApprovalRule | None = None
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,9 @@ class WorkflowRuntime:
         if workflow.field in values:
             raise Invalid("the transition sets the state itself",
                           [FieldError(workflow.field, "leave the state out: the transition sets it", "workflow_field")])
+        if not self.service.may_change(connection, context, entity, record_id, "update"):
+            message = f"you may not change this {self.model.entity(entity).label.lower()}"
+            raise Forbidden(message, [FieldError(None, message, "not_permitted")])
         coerced = self.service.preview(connection, context, entity, record, values)
         option = self._option(connection, context, workflow, transition, coerced, values)
         if option.blockers:
@@ -125,8 +128,8 @@ class WorkflowRuntime:
         if not may_update:
             blockers.append(Blocker("not_permitted", f"you may not change this {entity.label.lower()}"))
         elif transition.roles and not context.actor.is_admin and not (context.actor.roles & set(transition.roles)):
-            names = ", ".join(self.model.catalog.roles[r].label if r in self.model.catalog.roles else r
-                              for r in transition.roles)
+            names = _either([self.model.catalog.roles[r].label if r in self.model.catalog.roles else r
+                             for r in transition.roles])
             blockers.append(Blocker("role", f"only {names} may take this transition"))
         for name in transition.requires:
             field = entity.field(name)
@@ -138,10 +141,17 @@ class WorkflowRuntime:
         if guard is not None:
             expanded = self.service.expand_lookups(connection, entity, dict(record), guard.lookups)
             if guard.python(expanded, {"now": context.now}) is not True:
-                blockers.append(Blocker("guard", f"the condition is not met: {transition.guard}"))
+                readable = all(self.service.access(context.actor, e).can_read_field(f) for e, f in guard.fields_used)
+                blockers.append(Blocker("guard", f"the condition is not met: {transition.guard}" if readable
+                                        else "a condition on fields you cannot see is not met"))
         current = record.get(workflow.field)
         return TransitionOption(workflow.name, transition.name, transition.label or transition.name,
                                 str(current), transition.target, tuple(blockers))
+
+
+def _either(names: list[str]) -> str:
+    """``A``, ``A or B``, ``A, B or C``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _state_label(workflow: Workflow, name: Any) -> str:

@@ -32,6 +32,8 @@ from xrm.runtime.records import RecordService
 from xrm.runtime.users import actor_for_token, actor_for_user
 
 MAX_BODY_BYTES = 1_000_000
+#: ``call.body`` of an optional body that was not sent (a JSON ``null`` body is ``None``).
+NO_BODY = object()
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_HEADER = "x-csrf-token"
 
@@ -67,7 +69,7 @@ def api_endpoint(handler: Callable[[Call], Response], *, body: bool | str = Fals
         try:
             no_body = body == "optional" and request.headers.get("content-length", "0") == "0" \
                 and "transfer-encoding" not in request.headers
-            payload = await _read_json(request) if body and not no_body else None
+            payload = NO_BODY if no_body else await _read_json(request) if body else None
         except ApiProblem as problem:
             return problem_response(problem.status, problem.title, problem.detail, problem.errors, problem.headers)
         return await run_in_threadpool(_run, handler, request, payload, public, source)

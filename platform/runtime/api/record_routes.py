@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from starlette.responses import Response
 from starlette.routing import Route
 
-from xrm.runtime.api.calls import Call, api_endpoint, json_response
+from xrm.runtime.api.calls import NO_BODY, Call, api_endpoint, json_response
 from xrm.runtime.api.problems import ApiProblem
 from xrm.runtime.audit import timeline
 from xrm.runtime.jsonvalues import to_json
@@ -224,13 +224,14 @@ def list_transitions(call: Call) -> Response:
 
 def take_transition(call: Call) -> Response:
     """Take a transition; the body may carry ``values`` to set in the same change (e.g. the fields it requires)."""
-    body = call.body if call.body is not None else {}
+    body = call.body if call.body is not NO_BODY else {}
     if not isinstance(body, dict) or not isinstance(body.get("values", {}), dict) or set(body) - {"values", "version"}:
         raise Invalid("the body must be {\"values\": {field: value, ...}} (or empty)",
                       [FieldError(None, "expected a JSON object with an optional 'values' object", "type")])
     version = expected_version(call)
-    if version is None and isinstance(body.get("version"), int):
-        version = body["version"]
+    if "version" in body:
+        body_version = _version_value(body["version"])
+        version = body_version if version is None else version
     record = WorkflowRuntime(call.service).take(call.connection, call.context, call.param("entity"), record_id(call),
                                                 call.param("name"), body.get("values") or {}, expected_version=version)
     return json_response(record_json(record), headers=_etag(record))
