@@ -20,7 +20,7 @@ SYSTEM_COLUMNS: Final = frozenset(
 )
 
 #: Words the REST API uses beside entity names under ``/api/`` (``/api/meta/...``); no entity may take them.
-API_WORDS: Final = frozenset({"meta", "me", "openapi", "rules", "session", "auth", "docs"})
+API_WORDS: Final = frozenset({"meta", "me", "openapi", "rules", "session", "auth", "docs", "approvals"})
 
 #: Words of the expression language; a field called ``and`` could never be
 #: referred to in an expression.  (Function names such as ``now`` are followed

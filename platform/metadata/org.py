@@ -138,6 +138,43 @@ DOCUMENTS: tuple[dict[str, Any], ...] = (
         "validations": [{"name": "max_open_positive", "check": "max_open >= 0", "fields": ["max_open"],
                          "message": "The capacity cannot be negative."}],
     },
+    {
+        "name": "approval_request", "label": "Approval Request", "plural_label": "Approval Requests",
+        "display_field": "summary",
+        "description": "A workflow transition waiting for an approver's decision.",
+        "fields": [
+            {"name": "summary", "type": "text", "label": "Summary", "required": True},
+            {"name": "entity", "type": "text", "label": "Entity", "required": True, "max_length": 63},
+            {"name": "record_id", "type": "integer", "label": "Record", "required": True},
+            {"name": "workflow", "type": "text", "label": "Workflow", "required": True, "max_length": 63},
+            {"name": "transition", "type": "text", "label": "Transition", "required": True, "max_length": 63},
+            {"name": "from_state", "type": "text", "label": "From State", "max_length": 63},
+            {"name": "requested_by", "type": "user", "label": "Requested By", "on_delete": "set_null"},
+            {"name": "approver", "type": "user", "label": "Approver", "on_delete": "set_null"},
+            {"name": "approver_role", "type": "text", "label": "Approver Role", "max_length": 63},
+            {"name": "approver_queue", "type": "lookup", "label": "Approver Queue", "target": "queue",
+             "on_delete": "set_null"},
+            {"name": "status", "type": "picklist", "label": "Status", "required": True, "default": "pending",
+             "options": [{"value": "pending", "label": "Pending"}, {"value": "approved", "label": "Approved"},
+                         {"value": "rejected", "label": "Rejected"}, {"value": "expired", "label": "Expired"}]},
+            {"name": "comment", "type": "long_text", "label": "Comment"},
+            {"name": "decided_by", "type": "user", "label": "Decided By", "on_delete": "set_null"},
+            {"name": "decided_at", "type": "datetime", "label": "Decided At"},
+            {"name": "expires_at", "type": "datetime", "label": "Expires At"},
+        ],
+        "indexes": [{"fields": ["entity", "record_id"]}, {"fields": ["status"]}],
+    },
+    {
+        "name": "notification", "label": "Notification", "plural_label": "Notifications", "display_field": "title",
+        "description": "An in-app message to one user (its owner).",
+        "fields": [
+            {"name": "title", "type": "text", "label": "Title", "required": True},
+            {"name": "body", "type": "long_text", "label": "Message"},
+            {"name": "entity", "type": "text", "label": "About Entity", "max_length": 63},
+            {"name": "record_id", "type": "integer", "label": "About Record"},
+            {"name": "read_at", "type": "datetime", "label": "Read At"},
+        ],
+    },
 )
 
 ORG_ENTITIES: tuple[Entity, ...] = tuple(

@@ -10,6 +10,7 @@ TABLES: dict[str, str] = {
     "user": "xrm_users", "team": "xrm_teams", "team_member": "xrm_team_members", "queue": "xrm_queues",
     "queue_member": "xrm_queue_members", "business_calendar": "xrm_calendars",
     "calendar_holiday": "xrm_calendar_holidays", "user_capacity": "xrm_user_capacities",
+    "approval_request": "xrm_approval_requests", "notification": "xrm_notifications",
 }
 
 

@@ -13,7 +13,7 @@ from xrm.context import Context
 from xrm.runtime.jsonvalues import to_json
 from xrm.system_tables import audit_log
 
-AuditAction = Literal["create", "update", "delete", "transition"]
+AuditAction = Literal["create", "update", "delete", "transition", "approval"]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ Action = Literal["create", "read", "update", "delete"]
 #: The organization model every signed-in user may read (who is who, which team and queue, which hours);
 #: changing it takes an administrator or a role that grants it.
 ORG_READABLE = frozenset({"user", "team", "team_member", "queue", "queue_member", "business_calendar",
-                          "calendar_holiday"})
+                          "calendar_holiday", "approval_request"})
 ADMIN_ONLY_USER_FIELDS = frozenset({"is_admin", "username"})
 _WIDTH: dict[str, int] = {"own": 0, "team": 1, "all": 2}
 
@@ -70,6 +70,8 @@ def entity_access(catalog: Catalog, actor: Actor, entity: str) -> EntityAccess:
               for p in r.permissions if p.entity == entity]
     if actor.user_id is not None and entity in ORG_READABLE:
         grants.append(EntityPermission(entity, read=True, scope="all"))
+    if actor.user_id is not None and entity == "notification":  # one's own messages: read them, mark them read
+        grants.append(EntityPermission(entity, read=True, update=True, scope="own"))
 
     def widest(action: str) -> RecordScope | None:
         scopes = [p.scope for p in grants if getattr(p, action)]

@@ -20,6 +20,8 @@ from sqlalchemy import Connection
 from xrm.context import Context
 from xrm.metadata.model import Transition, Workflow
 from xrm.rules.expr import CheckedExpression, check_expression
+from xrm.runtime import approvals
+from xrm.runtime.record_constraints import check_version
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
 from xrm.runtime.record_model import RecordModel
@@ -56,6 +58,14 @@ class TransitionOption:
                 "reasons": [{"code": b.code, "message": b.message, "field": b.field} for b in self.blockers]}
 
 
+@dataclass(frozen=True)
+class Taken:
+    """The record after taking a transition, and the approval request when it waits for one."""
+
+    record: dict[str, Any]
+    approval: dict[str, Any] | None = None
+
+
 def workflows_of(model: RecordModel, entity: str) -> tuple[Workflow, ...]:
     return tuple(w for w in model.catalog.workflows.values() if w.entity == entity)
 
@@ -82,8 +92,12 @@ class WorkflowRuntime:
                 for transition in workflow.transitions if record.get(workflow.field) in transition.sources]
 
     def take(self, connection: Connection, context: Context, entity: str, record_id: int, name: str,
-             values: Mapping[str, Any] | None = None, *, expected_version: int | None = None) -> dict[str, Any]:
-        """Take transition ``name``, setting ``values`` (e.g. the fields it requires) in the same change."""
+             values: Mapping[str, Any] | None = None, *, expected_version: int | None = None) -> Taken:
+        """Take transition ``name``, setting ``values`` (e.g. the fields it requires) in the same change.
+
+        When the transition needs an approval, the record stays (or moves to the
+        approval's pending state) and ``Taken.approval`` is the open request.
+        """
         values = dict(values or {})
         record = self._record(connection, context, entity, record_id)
         found = [(w, t) for w in workflows_of(self.model, entity) for t in w.transitions if t.name == name]
@@ -108,9 +122,16 @@ class WorkflowRuntime:
             forbidden = [b for b in option.blockers if b.code in ("role", "not_permitted")]
             if forbidden:
                 raise Forbidden(forbidden[0].message, errors)
+            if any(b.code == "pending_approval" for b in option.blockers):
+                raise Conflict(option.blockers[0].message, errors)
             raise Invalid(f"'{transition.label or transition.name}' cannot be taken now", errors)
-        return self.service.update(connection, context, entity, record_id, {**values, workflow.field: transition.target},
-                                   expected_version=expected_version, transition=(workflow, transition))
+        if approvals.applies(self.service, connection, context, workflow, transition, coerced):
+            check_version(self.model.entity(entity), record, expected_version)
+            request = approvals.request(self.service, connection, context, workflow, transition, record_id, values)
+            return Taken(self.service.get(connection, context, entity, record_id), request)
+        record = self.service.update(connection, context, entity, record_id, {**values, workflow.field: transition.target},
+                                     expected_version=expected_version, transition=(workflow, transition))
+        return Taken(record, None)
 
     # -- the checks -----------------------------------------------------------------------------
 
@@ -131,22 +152,36 @@ class WorkflowRuntime:
             names = _either([self.model.catalog.roles[r].label if r in self.model.catalog.roles else r
                              for r in transition.roles])
             blockers.append(Blocker("role", f"only {names} may take this transition"))
-        for name in transition.requires:
-            field = entity.field(name)
-            if field is not None and is_empty(record.get(name)):
-                visible = access.can_read_field(name)
-                blockers.append(Blocker("required", f"'{field.label}' must be filled in first" if visible
-                                        else "a field you cannot see must be filled in first", name if visible else None))
-        guard = _guard(self.model, workflow, transition)
-        if guard is not None:
-            expanded = self.service.expand_lookups(connection, entity, dict(record), guard.lookups)
-            if guard.python(expanded, {"now": context.now}) is not True:
-                readable = all(self.service.access(context.actor, e).can_read_field(f) for e, f in guard.fields_used)
-                blockers.append(Blocker("guard", f"the condition is not met: {transition.guard}" if readable
-                                        else "a condition on fields you cannot see is not met"))
+        if approvals.pending_request(connection, entity.name, record["id"]) is not None:
+            blockers.append(Blocker("pending_approval", f"this {entity.label.lower()} is waiting for an approval"))
+        blockers += [Blocker(e.code, e.message, e.field)
+                     for e in blockers_of(self.service, connection, context, workflow, transition, record, access)]
         current = record.get(workflow.field)
         return TransitionOption(workflow.name, transition.name, transition.label or transition.name,
                                 str(current), transition.target, tuple(blockers))
+
+
+def blockers_of(service: RecordService, connection: Connection, context: Context, workflow: Workflow,
+                transition: Transition, record: Mapping[str, Any], access: Any = None) -> list[FieldError]:
+    """What the record lacks for the transition: its required fields, then its guard (roles aside)."""
+    model = service.model
+    entity = model.entity(workflow.entity)
+    access = access or service.access(context.actor, entity.name)
+    found: list[FieldError] = []
+    for name in transition.requires:
+        field = entity.field(name)
+        if field is not None and is_empty(record.get(name)):
+            visible = access.can_read_field(name)
+            found.append(FieldError(name if visible else None, f"'{field.label}' must be filled in first" if visible
+                                    else "a field you cannot see must be filled in first", "required"))
+    guard = _guard(model, workflow, transition)
+    if guard is not None:
+        expanded = service.expand_lookups(connection, entity, dict(record), guard.lookups)
+        if guard.python(expanded, {"now": context.now}) is not True:
+            readable = all(service.access(context.actor, e).can_read_field(f) for e, f in guard.fields_used)
+            found.append(FieldError(None, f"the condition is not met: {transition.guard}" if readable
+                                    else "a condition on fields you cannot see is not met", "guard"))
+    return found
 
 
 def _either(names: list[str]) -> str:

@@ -31,7 +31,7 @@ _USER_COLUMNS = ("version", "created_by", "updated_at", "updated_by", "owner_id"
                  "time_zone", "calendar", "out_of_office_from", "out_of_office_to")
 #: Created in this order, so every foreign key finds its table.
 _ORG_ORDER = ("queue", "queue_member", "business_calendar", "calendar_holiday", "team", "team_member",
-              "user_capacity")
+              "user_capacity", "approval_request", "notification")
 
 
 def upgrade() -> None:

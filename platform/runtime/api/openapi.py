@@ -232,7 +232,7 @@ SHARED_SCHEMAS: dict[str, Any] = {
         "properties": {"items": {"type": "array", "items": {
             "type": "object", "required": ["id", "action", "version", "actor", "source", "at", "changes"],
             "properties": {
-                "id": {"type": "integer"}, "action": {"enum": ["create", "update", "delete", "transition"]},
+                "id": {"type": "integer"}, "action": {"enum": ["create", "update", "delete", "transition", "approval"]},
                 "version": {"type": "integer"}, "actor": {"type": "string"}, "actor_id": {"type": ["integer", "null"]},
                 "source": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
                 "note": {"type": ["string", "null"]},

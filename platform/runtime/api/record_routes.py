@@ -232,9 +232,12 @@ def take_transition(call: Call) -> Response:
     if "version" in body:
         body_version = _version_value(body["version"])
         version = body_version if version is None else version
-    record = WorkflowRuntime(call.service).take(call.connection, call.context, call.param("entity"), record_id(call),
-                                                call.param("name"), body.get("values") or {}, expected_version=version)
-    return json_response(record_json(record), headers=_etag(record))
+    taken = WorkflowRuntime(call.service).take(call.connection, call.context, call.param("entity"), record_id(call),
+                                               call.param("name"), body.get("values") or {}, expected_version=version)
+    if taken.approval is not None:  # accepted, not done: it waits for the approver
+        return json_response({"approval": record_json(taken.approval), "record": record_json(taken.record)}, 202,
+                             headers=_etag(taken.record))
+    return json_response(record_json(taken.record), headers=_etag(taken.record))
 
 
 def workflow_routes() -> list[Route]:

@@ -864,6 +864,22 @@ def patch(**values: Any) -> Step:
 
 
 @dataclass(frozen=True)
+class Decide(Step):
+    """An approver decides the open approval request of the record (the administrator, as any approver)."""
+
+    approve: bool = True
+    comment: str | None = None
+
+
+def approve() -> Decide:
+    return Decide(None, {}, True)
+
+
+def reject(comment: str) -> Decide:
+    return Decide(None, {}, False, comment)
+
+
+@dataclass(frozen=True)
 class Walk:
     entity: str
     body: dict[str, Any]
@@ -936,24 +952,33 @@ WALKS: dict[str, Walk] = {
     )),
     "deal_registration": Walk("deal_registration", {"name": "Big deal", "partner": "$partner", "account": "$account"}, (
         Step("submit", {"estimated_amount": "50000.00", "expected_close_date": NEXT_MONTH, "submitted_at": SOON}),
-        Step("reject", {"approver": "$admin", "rejection_reason": "Overlaps another registration"}),
-        Step("revise"), Step("submit"),
-        Step("approve", {"approved_at": LATER, "expires_on": NEXT_MONTH}),
-        patch(expires_on=LAST_WEEK), Step("expire"), Step("extend", {"expires_on": NEXT_YEAR}),
+        reject("Overlaps another registration"),
+        Step("revise"), Step("submit"), approve(),
+        patch(approved_at=LATER, expires_on=LAST_WEEK), Step("expire"), Step("extend", {"expires_on": NEXT_YEAR}),
         Step("mark_won", {"opportunity": "$opportunity"}),
     )),
     "deal_registration-lost": Walk("deal_registration", {"name": "Small deal", "partner": "$partner",
                                                          "prospect_company": "Initech"}, (
         Step("submit", {"estimated_amount": "10.00", "expected_close_date": NEXT_MONTH, "submitted_at": SOON}),
-        Step("approve", {"approver": "$admin", "approved_at": LATER, "expires_on": NEXT_MONTH}), Step("mark_lost"),
+        approve(), Step("mark_lost"),
     )),
     "deal_registration-lost-after-expiry": Walk("deal_registration", {"name": "Old deal", "partner": "$partner",
                                                                       "prospect_company": "Initrode"}, (
         Step("submit", {"estimated_amount": "10.00", "expected_close_date": NEXT_MONTH, "submitted_at": SOON}),
-        Step("approve", {"approver": "$admin", "approved_at": LATER, "expires_on": NEXT_MONTH}),
-        patch(expires_on=LAST_WEEK), Step("expire"), Step("mark_lost"),
+        approve(), patch(expires_on=LAST_WEEK), Step("expire"), Step("mark_lost"),
     )),
 }
+
+
+def _decide(api: Api, entity: str, record: dict[str, Any], step: Decide) -> tuple[dict[str, Any], str]:
+    """Approve or reject the record's open request; returns the record after it and the transition's note."""
+    [request] = [r for r in api.get("/api/approvals").json()["items"]
+                 if r["entity"] == entity and r["record_id"] == record["id"]]
+    verb = "approve" if step.approve else "reject"
+    decided = api.post(f"/api/approvals/{request['id']}/{verb}", json={"comment": step.comment} if step.comment else None)
+    assert decided.status_code == 200, decided.text
+    label = next(t["label"] for t in WORKFLOW_OF[entity]["transitions"] if t["name"] == request["transition"])
+    return api.get(f"/api/{entity}/{record['id']}").json(), f"{label} ({'approved' if step.approve else 'not approved'})"
 
 
 def _resolve(values: dict[str, Any], refs: dict[str, Any]) -> dict[str, Any]:
@@ -983,8 +1008,14 @@ def test_walk_a_workflow_to_a_final_state(api: Api, shared: Installed, walk: str
     record = create(api, plan.entity, _resolve(plan.body, refs))
     assert record[state_field] == workflow["initial"]
     path = [record[state_field]]
+    expected_notes: list[str] = []
     for step in plan.steps:
         values = _resolve(step.values, refs)
+        if isinstance(step, Decide):
+            record, note = _decide(api, plan.entity, record, step)
+            expected_notes.append(note)
+            path.append(record[state_field])
+            continue
         if step.transition is None:
             response = api.patch(f"/api/{plan.entity}/{record['id']}", json=values)
             assert response.status_code == 200, response.text
@@ -995,7 +1026,18 @@ def test_walk_a_workflow_to_a_final_state(api: Api, shared: Installed, walk: str
         assert step.transition in listed, (path, step)
         if not values:
             assert listed[step.transition]["available"] is True, listed[step.transition]
+        approval = declared[step.transition].get("approval")
+        if approval is not None and not approval.get("when"):  # it waits for an approver, in its pending state
+            # (the walks keep conditional approvals' conditions false: test_approvals_api covers them)
+            response = take(api, plan.entity, record["id"], step.transition, values)
+            assert response.status_code == 202, response.text
+            record = response.json()["record"]
+            assert record[state_field] == approval["pending"]
+            expected_notes.append(f"{declared[step.transition]['label']} (submitted for approval)")
+            path.append(record[state_field])
+            continue
         moved = taken(api, plan.entity, record["id"], step.transition, values)
+        expected_notes.append(declared[step.transition]["label"])
         assert moved[state_field] == declared[step.transition]["to"]
         assert moved["version"] == record["version"] + 1
         for name, value in values.items():
@@ -1009,5 +1051,4 @@ def test_walk_a_workflow_to_a_final_state(api: Api, shared: Installed, walk: str
     assert record[state_field] in finals, path
     assert transitions(api, plan.entity, record["id"]) == {}
     entries = timeline(api, plan.entity, record["id"])
-    assert [e["note"] for e in entries if e["action"] == "transition"][::-1] == \
-        [declared[s.transition]["label"] for s in plan.steps if s.transition]
+    assert [e["note"] for e in entries if e["action"] == "transition"][::-1] == expected_notes
