@@ -17,6 +17,7 @@ from xrm.metadata.model import (
     ApprovalRule,
     Entity,
     EntityPermission,
+    EntryActions,
     Field,
     Index,
     ListView,
@@ -106,7 +107,8 @@ def build_workflow(doc: Document) -> Workflow:
     return Workflow(
         name=doc["name"], entity=doc["entity"], field=doc["field"], label=doc["label"], initial=doc["initial"],
         states=tuple(
-            WorkflowState(s["name"], s.get("label") or humanize(s["name"]), s.get("final", False))
+            WorkflowState(s["name"], s.get("label") or humanize(s["name"]), s.get("final", False),
+                          _entry_actions(s.get("on_enter")))
             for s in doc["states"]
         ),
         transitions=tuple(
@@ -133,6 +135,12 @@ def build_role(doc: Document) -> Role:
             for entity, p in doc["permissions"].items()
         ),
     )
+
+
+def _entry_actions(doc: Document | None) -> EntryActions | None:
+    if not doc:
+        return None
+    return EntryActions(tuple((doc.get("set") or {}).items()), tuple(doc.get("notify") or ()), doc.get("message"))
 
 
 def _approval(doc: Document | None) -> ApprovalRule | None:

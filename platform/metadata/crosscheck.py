@@ -273,6 +273,7 @@ def check_workflows(scope: Scope) -> Iterator[PackProblem]:
                            f"'{entity.name}.{field.name}'", hint="new records would start outside the initial state",
                            severity="warning")
         yield from _check_transitions(file, flow, entity, states, roles, scope)
+        yield from _check_entry_actions(file, flow, entity, roles, scope)
 
 
 def _check_transitions(
@@ -306,6 +307,32 @@ def _check_transitions(
             if not scope.has_field(entity, name):
                 yield unknown_field(file, (*path, "requires", position), name, entity)
         yield from _check_approval(file, path, transition, entity, states, roles, scope)
+
+
+def _check_entry_actions(file: str, flow: Workflow, entity: Entity, roles: set[str],
+                         scope: Scope) -> Iterator[PackProblem]:
+    for index, state in enumerate(flow.states):
+        actions = state.on_enter
+        if actions is None:
+            continue
+        here = ("states", index, "on_enter")
+        for name, _source in actions.set:
+            field = entity.field(name)
+            if field is None:
+                if not scope.has_field(entity, name):
+                    yield unknown_field(file, (*here, "set", name), name, entity)
+            elif name == flow.field:
+                yield problem_at(file, (*here, "set", name), f"'{name}' is the workflow's own state",
+                               hint="the transition sets the state; set other fields here")
+            elif get_field_type(field.type).computed:
+                yield problem_at(file, (*here, "set", name), f"'{name}' is computed and cannot be set",
+                               found=field.type)
+        for position, target in enumerate(actions.notify):
+            name = target.partition(":")[2]
+            if target.startswith("role:") and name not in roles:
+                yield problem_at(file, (*here, "notify", position), f"unknown role '{name}'",
+                               expected="a role of this pack or of a pack it depends on", found=target,
+                               hint=did_you_mean(name, roles))
 
 
 def _check_approval(file: str, path: tuple, transition: Transition, entity: Entity, states: list[str],

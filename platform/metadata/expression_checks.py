@@ -64,6 +64,13 @@ def check_expressions(scope: Scope) -> Iterator[PackProblem]:
             if transition.approval and transition.approval.when and entity is not None:
                 yield from _expression_problems(flow.file, ("transitions", index, "approval", "when"),
                                                 transition.approval.when, entity, scope, "boolean")
+        for index, state in enumerate(flow.obj.states):
+            for name, source in (state.on_enter.set if state.on_enter and entity is not None else ()):
+                field = entity.field(name)
+                if field is None:
+                    continue  # the cross-checks report the unknown field
+                yield from _expression_problems(flow.file, ("states", index, "on_enter", "set", name), source, entity,
+                                                scope, get_field_type(field.type).value_type_of(field))
     for cycle in formula_cycles(formula_reads):
         file, path = formula_places[cycle[0]]
         chain = " → ".join(f"{e}.{f}" for e, f in (*cycle, cycle[0]))

@@ -135,10 +135,20 @@ class ListView:
 
 
 @dataclass(frozen=True)
+class EntryActions:
+    """What entering a workflow state does: fields set (name → expression) and people notified."""
+
+    set: tuple[tuple[str, str], ...] = ()
+    notify: tuple[str, ...] = ()
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class WorkflowState:
     name: str
     label: str
     final: bool = False
+    on_enter: EntryActions | None = None
 
 
 @dataclass(frozen=True)

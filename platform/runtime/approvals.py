@@ -79,8 +79,14 @@ def request(service: RecordService, connection: Connection, context: Context, wo
         step = Transition(transition.name, f"{transition.label} (submitted for approval)", transition.sources,
                           rule.pending or str(source))
         moved = {**values, workflow.field: step.target} if rule.pending else values
+        from xrm.runtime.workflows import entry_values, notify_entry
+
+        entering = rule.pending if rule.pending and rule.pending != source else None
+        extra = entry_values(service, connection, context, workflow, entering, {**record, **moved}) if entering else {}
         service.update(connection, context, entity.name, record_id, moved,
-                       transition=(workflow, step) if rule.pending else None)
+                       transition=(workflow, step) if rule.pending else None, system_values=extra)
+        if entering:
+            notify_entry(service, connection, context, workflow, entering, record_id)
     expires = context.now + timedelta(seconds=rule.expires_after) if rule.expires_after else None
     summary = f"{transition.label}: {entity.label} {_name(record, entity.display_field)}"
     created = service.create(connection, _elevated(context), REQUESTS, {
@@ -215,7 +221,7 @@ def _step(service: RecordService, row: dict[str, Any]) -> tuple[Workflow, Transi
 def _finish(service: RecordService, connection: Connection, context: Context, workflow: Workflow,
             transition: Transition, row: dict[str, Any], target: str, values: dict[str, Any], *, check: bool) -> None:
     """Move the record to ``target`` (re-checking the transition's guard and fields when it completes)."""
-    from xrm.runtime.workflows import blockers_of  # the workflow runtime imports this module
+    from xrm.runtime.workflows import blockers_of  # (the workflow runtime imports this module)
 
     record = service.stored_record(connection, workflow.entity, row["record_id"])
     if check:
@@ -227,7 +233,14 @@ def _finish(service: RecordService, connection: Connection, context: Context, wo
     changes = {**values, workflow.field: target}
     if record.get(workflow.field) == target and not values:
         return
-    service.update(connection, context, workflow.entity, row["record_id"], changes, transition=(workflow, step))
+    from xrm.runtime.workflows import entry_values, notify_entry
+
+    entering = record.get(workflow.field) != target
+    extra = entry_values(service, connection, context, workflow, target, {**record, **changes}) if entering else {}
+    service.update(connection, context, workflow.entity, row["record_id"], changes, transition=(workflow, step),
+                   system_values=extra)
+    if entering:
+        notify_entry(service, connection, context, workflow, target, row["record_id"])
 
 
 def notify(service: RecordService, connection: Connection, context: Context, user_id: int, title: str, body: str,

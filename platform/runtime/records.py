@@ -195,7 +195,8 @@ class RecordService:
     @atomic
     def update(self, connection: Connection, context: Context, entity_name: str, record_id: Any,
                values: Mapping[str, Any], *, expected_version: int | None = None,
-               transition: tuple[Workflow, Transition] | None = None, note: str | None = None) -> Record:
+               transition: tuple[Workflow, Transition] | None = None, note: str | None = None,
+               system_values: Mapping[str, Any] | None = None) -> Record:
         """Change the fields in ``values``; ``expected_version`` refuses the change when the record moved on.
 
         A workflow's state field changes only with ``transition`` (``WorkflowRuntime.take`` checks it first).
@@ -208,6 +209,13 @@ class RecordService:
         received = coerce_input(context, entity, access, values, creating=False, workflows=self._workflows(entity),
                                 state_field=state_field, current=current)
         given = received.values
+        if system_values:  # set by the platform in the same change (a state's on_enter): coerced, not permission-checked
+            platform = coerce_input(Context(Actor.system(), "system", context.now), entity,
+                                    self.access(Actor.system(), entity.name), system_values, creating=False)
+            if platform.errors:
+                raise Invalid(f"the {entity.label.lower()} was not saved: the workflow sets values that do not fit",
+                              platform.errors)
+            given = {**given, **platform.values}
         merged = {**current, **_one_owner(given), "updated_at": context.now, "updated_by": context.actor.user_id}
         record = self._complete(connection, context, entity, merged, given, received.errors)
         if transition is None:

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from xrm.context import Context
+from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Transition, Workflow
 from xrm.rules.expr import CheckedExpression, check_expression
 from xrm.runtime import approvals
@@ -26,6 +27,7 @@ from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
 from xrm.runtime.record_model import RecordModel
 from xrm.runtime.records import RecordService, is_empty
+from xrm.system_tables import user_roles, users
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,12 @@ class WorkflowRuntime:
             check_version(self.model.entity(entity), record, expected_version)
             request = approvals.request(self.service, connection, context, workflow, transition, record_id, values)
             return Taken(self.service.get(connection, context, entity, record_id), request)
+        prospective = {**coerced, workflow.field: transition.target}
         record = self.service.update(connection, context, entity, record_id, {**values, workflow.field: transition.target},
-                                     expected_version=expected_version, transition=(workflow, transition))
+                                     expected_version=expected_version, transition=(workflow, transition),
+                                     system_values=entry_values(self.service, connection, context, workflow,
+                                                                transition.target, prospective))
+        notify_entry(self.service, connection, context, workflow, transition.target, record_id)
         return Taken(record, None)
 
     # -- the checks -----------------------------------------------------------------------------
@@ -159,6 +165,62 @@ class WorkflowRuntime:
         current = record.get(workflow.field)
         return TransitionOption(workflow.name, transition.name, transition.label or transition.name,
                                 str(current), transition.target, tuple(blockers))
+
+
+def _state(workflow: Workflow, name: str) -> Any:
+    return next((s for s in workflow.states if s.name == name), None)
+
+
+def entry_values(service: RecordService, connection: Connection, context: Context, workflow: Workflow, state_name: str,
+                 record: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields the state's ``on_enter`` sets, computed over the record as it enters the state.
+
+    They are written in the transition's own change (with the platform's rights), so validation
+    rules about the new state see them.
+    """
+    state = _state(workflow, state_name)
+    if state is None or state.on_enter is None or not state.on_enter.set:
+        return {}
+    model = service.model
+    entity = model.entity(workflow.entity)
+    values = {}
+    for name, source in state.on_enter.set:
+        field = entity.field(name)
+        checked = model.memo(("on_enter", workflow.name, state_name, name), lambda s=source, f=field: check_expression(
+            s, entity, model.catalog.entities, expected=get_field_type(f.type).value_type_of(f)))
+        expanded = service.expand_lookups(connection, entity, dict(record), checked.lookups)
+        values[name] = checked.python(expanded, {"now": context.now})
+    return values
+
+
+def notify_entry(service: RecordService, connection: Connection, context: Context, workflow: Workflow,
+                 state_name: str, record_id: int) -> None:
+    """Tell the people the state's ``on_enter`` names that the record entered it."""
+    state = _state(workflow, state_name)
+    if state is None or state.on_enter is None or not state.on_enter.notify:
+        return
+    entity = service.model.entity(workflow.entity)
+    record = service.stored_record(connection, entity.name, record_id)
+    label = f"{entity.label} {record.get(entity.display_field) or '#' + str(record_id)}"
+    message = state.on_enter.message or f"{label} is now '{state.label}'."
+    for user_id in _recipients(connection, state.on_enter.notify, record):
+        approvals.notify(service, connection, context, user_id, f"{label}: {state.label}", message, entity.name,
+                         record_id)
+
+
+def _recipients(connection: Connection, targets: tuple[str, ...], record: Mapping[str, Any]) -> list[int]:
+    found: list[int] = []
+    for target in targets:
+        if target == "owner" and record.get("owner_id") is not None:
+            found.append(record["owner_id"])
+        elif target == "manager" and record.get("owner_id") is not None:
+            manager = connection.execute(select(users.c.manager).where(users.c.id == record["owner_id"])).scalar()
+            if manager is not None:
+                found.append(manager)
+        elif target.startswith("role:"):
+            found += connection.execute(select(user_roles.c.user_id).where(
+                user_roles.c.role == target.partition(":")[2]).order_by(user_roles.c.user_id)).scalars()
+    return list(dict.fromkeys(found))
 
 
 def blockers_of(service: RecordService, connection: Connection, context: Context, workflow: Workflow,
