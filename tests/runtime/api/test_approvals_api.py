@@ -181,3 +181,29 @@ def test_a_large_discount_needs_the_sales_manager(api: Api, installed: Installed
     with installed.engine.connect() as connection:
         table = org_tables["approval_request"]
         assert connection.execute(select(table.c.status).where(table.c.id == request["id"])).scalar() == "approved"
+
+
+def test_the_owners_manager_and_a_queues_members_can_be_the_approvers(api: Api, installed: Installed) -> None:
+    from xrm.metadata.model import ApprovalRule
+
+    ids = installed.seed.user_ids
+    api.patch(f"/api/user/{ids['rep1']}", json={"manager": ids["manager"]})
+    queue = api.post("/api/queue", json={"name": "deal_desk", "label": "Deal Desk"}).json()
+    for member in ("rep2", "rep3"):
+        api.post("/api/queue_member", json={"queue": queue["id"], "user": ids[member]})
+    with installed.engine.connect() as connection:
+        assert approvals._resolve(connection, ApprovalRule("manager"), {"owner_id": ids["rep1"]}) == (ids["manager"], None,
+                                                                                                        None)
+        assert approvals._resolve(connection, ApprovalRule("queue:deal_desk"), {}) == (None, None, queue["id"])
+        assert approvals.approver_ids(connection, {"approver": None, "approver_role": None,
+                                                   "approver_queue": queue["id"]}) == [ids["rep2"], ids["rep3"]]
+        assert approvals.approver_ids(connection, {"approver": None, "approver_role": "sales_manager"}) == [ids["manager"]]
+
+
+def test_without_a_manager_nobody_can_approve_and_the_message_says_so(installed: Installed) -> None:
+    from xrm.metadata.model import ApprovalRule
+    from xrm.runtime.record_errors import Invalid
+
+    with installed.engine.connect() as connection, pytest.raises(Invalid) as refused:
+        approvals._resolve(connection, ApprovalRule("manager"), {"owner_id": installed.seed.user_ids["rep2"]})
+    assert refused.value.detail == "nobody can approve this: the record's owner has no manager"
