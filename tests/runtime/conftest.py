@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,22 +95,52 @@ class Installed:
         return Context(self.actor(name), source)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def installed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installed]:
-    """A fresh copy of the template database, on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
+@contextmanager
+def template_copy(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[Installed]:
+    """A fresh copy of the session's template database on ``backend`` (an SQLite file in ``folder``)."""
+    if backend == "sqlite":
         template, seed = request.getfixturevalue("sqlite_template")
-        shutil.copy(template, tmp_path / "xrm.db")
-        url = f"sqlite:///{tmp_path / 'xrm.db'}"
+        shutil.copy(template, folder / "xrm.db")
+        url = f"sqlite:///{folder / 'xrm.db'}"
         engine = make_engine(url)
-        yield Installed(url, engine, seed)
-        engine.dispose()
+        try:
+            yield Installed(url, engine, seed)
+        finally:
+            engine.dispose()
         return
     name, seed = request.getfixturevalue("postgres_template")
     with scratch_database(request.getfixturevalue("postgres_server"), template=name) as url:
         engine = make_engine(url)
-        yield Installed(url, engine, seed)
-        engine.dispose()
+        try:
+            yield Installed(url, engine, seed)
+        finally:
+            engine.dispose()
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def installed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Installed]:
+    """A fresh copy of the template database for one test, on SQLite and on PostgreSQL."""
+    with template_copy(request, request.param, tmp_path) as copy:
+        yield copy
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+    """One copy of the template for every test of a module (per backend): tests keep to records they make."""
+    with template_copy(request, request.param, tmp_path_factory.mktemp("shared")) as copy:
+        yield copy
+
+
+@pytest.fixture(scope="module")
+def shared_api(shared: Installed) -> Iterator[Api]:
+    """The API over ``shared``, as admin (``.as_("rep1")`` for another user of the cast)."""
+    from xrm.ui.app import create_app
+
+    with TestClient(create_app(shared.engine)) as test_client:
+        yield Api(test_client, shared.seed, "admin")
 
 
 class Api:

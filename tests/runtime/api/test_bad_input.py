@@ -14,7 +14,6 @@ template): a refused request leaves it as it was, which is what is checked.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,11 +21,8 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import column, func, inspect, select, table
-from starlette.testclient import TestClient
 
-from tests.postgres import scratch_database
 from tests.runtime.conftest import Api, Installed
-from xrm.db import make_engine
 from xrm.system_tables import audit_log
 
 PROBLEM = "application/problem+json"
@@ -37,35 +33,11 @@ MISSING_ID = 999_999
 # -- a shared database ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    """A copy of the template database used by every test of this module (per backend)."""
-    if request.param == "sqlite":
-        template, seed = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("bad_input") / "xrm.db"
-        shutil.copy(template, path)
-        engine = make_engine(f"sqlite:///{path}")
-        try:
-            yield Installed(f"sqlite:///{path}", engine, seed)
-        finally:
-            engine.dispose()
-        return
-    name, seed = request.getfixturevalue("postgres_template")
-    with scratch_database(request.getfixturevalue("postgres_server"), template=name) as url:
-        engine = make_engine(url)
-        try:
-            yield Installed(url, engine, seed)
-        finally:
-            engine.dispose()
-
-
 @pytest.fixture(scope="module")
-def client(shared: Installed) -> Iterator[Api]:
-    """The API as admin; a server error comes back as a 500 response (not an exception) so it can be asserted."""
-    from xrm.ui.app import create_app
+def client(shared_api: Api) -> Api:
+    """The API as admin over the module's shared database."""
+    return shared_api
 
-    with TestClient(create_app(shared.engine), raise_server_exceptions=False) as test_client:
-        yield Api(test_client, shared.seed, "admin")
 
 
 @dataclass(frozen=True)

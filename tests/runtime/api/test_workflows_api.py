@@ -17,21 +17,17 @@ take minutes; each test works on records of its own.
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from tests.conftest import PACKS_DIR
-from tests.postgres import scratch_database
 from tests.runtime.conftest import Api, Installed
 from xrm.context import utc_now
-from xrm.db import make_engine
 from xrm.runtime.users import add_user, create_token
 
 PROBLEM = "application/problem+json"
@@ -54,35 +50,11 @@ LATER = (NOW + timedelta(hours=2)).isoformat(timespec="seconds")
 # -- a shared database ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    """A copy of the template database (packs and cast installed) used by every test of this module, per backend."""
-    if request.param == "sqlite":
-        template, seed = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("workflows_api") / "xrm.db"
-        shutil.copy(template, path)
-        engine = make_engine(f"sqlite:///{path}")
-        try:
-            yield Installed(f"sqlite:///{path}", engine, seed)
-        finally:
-            engine.dispose()
-        return
-    name, seed = request.getfixturevalue("postgres_template")
-    with scratch_database(request.getfixturevalue("postgres_server"), template=name) as url:
-        engine = make_engine(url)
-        try:
-            yield Installed(url, engine, seed)
-        finally:
-            engine.dispose()
-
-
 @pytest.fixture(scope="module")
-def api(shared: Installed) -> Iterator[Api]:
-    """The API as admin (``api.as_("rep1")`` for another user of the cast), on the shared database."""
-    from xrm.ui.app import create_app
+def api(shared_api: Api) -> Api:
+    """The API as admin over the module's shared database."""
+    return shared_api
 
-    with TestClient(create_app(shared.engine)) as test_client:
-        yield Api(test_client, shared.seed, "admin")
 
 
 # -- helpers --------------------------------------------------------------------------------------
