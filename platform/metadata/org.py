@@ -30,7 +30,7 @@ _HOURS_HELP = "Working hours that day, e.g. 09:00-12:00, 13:00-17:00; empty: not
 DOCUMENTS: tuple[dict[str, Any], ...] = (
     {
         "name": "user", "label": "User", "plural_label": "Users", "display_field": "display_name",
-        "description": "A person who signs in. Passwords, roles and API tokens are managed with `xrm user`.",
+        "description": "A person who signs in. Passwords, roles and API tokens are set with the xrm user command.",
         "fields": [
             {"name": "username", "type": "text", "label": "User Name", "required": True, "unique": True,
              "max_length": 150},
@@ -186,7 +186,7 @@ def platform_catalog() -> Catalog:
     """The catalog before any pack: the organization model."""
     return Catalog(
         packs={PLATFORM_PACK: InstalledPack(PLATFORM_PACK, PLATFORM_VERSION, "Platform",
-                                            "Users, teams, queues and business calendars")},
+                                            "Users, teams, queues, business calendars, approvals and notifications")},
         entities={e.name: e for e in ORG_ENTITIES},
     )
 
