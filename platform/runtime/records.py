@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xrm.context import Actor, Context
@@ -31,6 +31,7 @@ from xrm.runtime.record_hooks import RecordChange, WriteHook
 from xrm.runtime.record_input import STATE_SETTING_SOURCES, coerce_input, count_text
 from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
 from xrm.runtime.record_model import RecordModel
+from xrm.runtime.record_references import check_restrict, missing_references
 
 Record = dict[str, Any]
 #: Changes made by the platform itself while carrying out a delete (cascades, clearing references).
@@ -296,7 +297,7 @@ class RecordService:
 
     def _delete_row(self, connection: Connection, context: Context, entity: Entity, current: Record,
                     note: str | None) -> None:
-        self._check_restrict(connection, entity, current["id"])
+        check_restrict(connection, self.model, entity, current["id"])
         self._run_hooks("before_write", connection, context,
                         RecordChange(entity.name, "delete", current["id"], current, None, frozenset()))
         self._apply_references(connection, context, entity, current["id"])
@@ -306,24 +307,6 @@ class RecordService:
                       version=current["version"], changes=changed_fields(current, {}, self._audited(entity)), note=note)
         self._run_hooks("after_write", connection, context,
                         RecordChange(entity.name, "delete", current["id"], current, None, frozenset()))
-
-    def _check_restrict(self, connection: Connection, entity: Entity, record_id: int) -> None:
-        blockers = []
-        for reference in self.model.references_to(entity.name):
-            if reference.on_delete != "restrict":
-                continue
-            table = self.model.table(reference.entity)
-            count = connection.execute(
-                select(func.count()).select_from(table).where(table.c[reference.field.name] == record_id)
-            ).scalar_one()
-            if count:
-                other = self.model.entity(reference.entity)
-                label, verb = (other.label.lower(), "points") if count == 1 else (other.plural_label.lower(), "point")
-                blockers.append(FieldError(None, f"{count} {label} still {verb} to it through "
-                                                 f"'{reference.field.label}'", "referenced"))
-        if blockers:
-            raise Conflict(f"this {entity.label.lower()} cannot be deleted while other records point to it; "
-                           "change or delete them first", blockers)
 
     def _apply_references(self, connection: Connection, context: Context, entity: Entity, record_id: int) -> None:
         """Clear or delete the records pointing to a record being deleted, each audited like any change."""
@@ -358,7 +341,7 @@ class RecordService:
         Validation rules run unless an input value was malformed (its field would
         read as empty and the rule could blame the wrong thing).
         """
-        errors = [*input_errors, *self._missing_references(connection, entity, record, given)]
+        errors = [*input_errors, *missing_references(connection, self.model, entity, record, given)]
         malformed = {e.field for e in input_errors}
         logic = self.model.logic(entity.name)
         expanded = self.expand_lookups(connection, entity, record, logic.lookups)
@@ -375,28 +358,6 @@ class RecordService:
         if errors:
             raise Invalid(f"the {entity.label.lower()} was not saved: {count_text(errors, 'problem')} to fix", errors)
         return record
-
-    def _missing_references(self, connection: Connection, entity: Entity, record: Mapping[str, Any],
-                            given: Mapping[str, Any]) -> list[FieldError]:
-        """A clear error for each given lookup, user or owner that points to nothing."""
-        errors = []
-        for name in given:
-            value = record.get(name)
-            if value is None:
-                continue
-            field = entity.field(name)
-            target = self.model.target_of(field) if field is not None else None
-            if target is not None:
-                table, what = self.model.table(target), self.model.entity(target).label.lower()
-            elif name == "owner_queue_id":
-                table, what = self.model.table("queue"), "queue"
-            elif name == "owner_id" or (field is not None and field.type == "user"):
-                table, what = self.model.users_table, "user"
-            else:
-                continue
-            if connection.execute(select(table.c.id).where(table.c.id == value)).first() is None:
-                errors.append(FieldError(name, f"there is no {what} with id {value}", "not_found"))
-        return errors
 
     def expand_lookups(self, connection: Connection, entity: Entity, record: Record, paths: Iterable[str]) -> Record:
         """The record with each lookup in ``paths`` replaced by the related record (for expressions)."""
