@@ -189,6 +189,13 @@ def entity_paths(entity: Entity, catalog: Catalog) -> dict[str, Any]:
                     "responses": {"200": _json({"$ref": "#/components/schemas/Timeline"}, "Audit entries"),
                                   **_errors("401", "403", "404")}},
         },
+        f"{item}/claim": {
+            "parameters": [ID_PARAMETER],
+            "post": {"operationId": f"claim{name}", "summary": "Take the record from a queue the caller is a member of",
+                     "tags": [entity.label],
+                     "responses": {"200": _json({"$ref": ref}, f"The claimed {entity.label.lower()}"),
+                                   **_errors("401", "403", "404", "409")}},
+        },
         f"{item}/related": {
             "parameters": [ID_PARAMETER],
             "get": {"operationId": f"related{name}", "summary": "Lookups of other entities pointing to the record",
@@ -197,6 +204,8 @@ def entity_paths(entity: Entity, catalog: Catalog) -> dict[str, Any]:
                                   **_errors("401", "403", "404")}},
         },
     }
+    if any(w.entity == entity.name for w in catalog.workflows.values()):
+        paths.update(_workflow_paths(entity, name, item))
     for other in catalog.entities.values():
         for field in other.fields:
             target = get_field_type(field.type).foreign_key_target(field)
@@ -212,6 +221,34 @@ def entity_paths(entity: Entity, catalog: Catalog) -> dict[str, Any]:
                                       **_errors("401", "403", "404", "422")}},
             }
     return paths
+
+
+def _workflow_paths(entity: Entity, name: str, item: str) -> dict[str, Any]:
+    """List and take workflow transitions (202 when the transition waits for an approval)."""
+    record = {"$ref": f"#/components/schemas/{name}"}
+    return {
+        f"{item}/transitions": {
+            "parameters": [ID_PARAMETER],
+            "get": {"operationId": f"transitions{name}", "summary": "Transitions out of the current state, and why not",
+                    "tags": [entity.label],
+                    "responses": {"200": _json({"$ref": "#/components/schemas/TransitionOptions"}, "Transitions"),
+                                  **_errors("401", "403", "404")}},
+        },
+        f"{item}/transitions/{{transition}}": {
+            "parameters": [ID_PARAMETER, {"name": "transition", "in": "path", "required": True,
+                                          "schema": {"type": "string"}}],
+            "post": {"operationId": f"takeTransition{name}", "summary": "Take a transition", "tags": [entity.label],
+                     "parameters": [IF_MATCH],
+                     "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                         "type": "object", "additionalProperties": False,
+                         "properties": {"values": {"type": "object"}, "version": {"type": "integer"}}}}}},
+                     "responses": {"200": _json(record, f"The {entity.label.lower()} in its new state"),
+                                   "202": _json({"type": "object", "required": ["approval", "record"],
+                                                 "properties": {"approval": {"type": "object"}, "record": record}},
+                                                "The transition waits for an approval"),
+                                   **_errors("400", "401", "403", "404", "409", "412", "415", "422")}},
+        },
+    }
 
 
 SHARED_SCHEMAS: dict[str, Any] = {
@@ -241,6 +278,20 @@ SHARED_SCHEMAS: dict[str, Any] = {
             },
         }}},
     },
+    "TransitionOptions": {
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["workflow", "name", "label", "from", "to", "available", "reasons"],
+            "properties": {
+                "workflow": {"type": "string"}, "name": {"type": "string"}, "label": {"type": "string"},
+                "from": {"type": "string"}, "to": {"type": "string"}, "available": {"type": "boolean"},
+                "reasons": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "message", "field"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                   "field": {"type": ["string", "null"]}}}},
+            },
+        }}},
+    },
     "RelatedLists": {
         "type": "object", "required": ["items"],
         "properties": {"items": {"type": "array", "items": {
@@ -263,6 +314,7 @@ META_PATHS: dict[str, Any] = {
         ("/api/meta/views", "listViews", "List views"),
         ("/api/meta/workflows", "listWorkflows", "Workflows"),
         ("/api/meta/roles", "listRoles", "Roles and their permissions"),
+        ("/api/approvals", "listApprovals", "Open approval requests the caller may decide"),
     ]
 }
 
@@ -276,6 +328,14 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None) -> dict
         schemas.update(entity_schemas(entity, workflow_fields))
         paths.update(entity_paths(entity, catalog))
     packs = ", ".join(f"{p.name} {p.version}" for p in catalog.packs.values()) or "no packs"
+    for verb in ("approve", "reject"):
+        paths[f"/api/approvals/{{id}}/{verb}"] = {"post": {
+            "operationId": f"{verb}Approval", "summary": f"{verb.title()} an approval request", "tags": ["Approvals"],
+            "parameters": [ID_PARAMETER],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False, "properties": {"comment": {"type": "string"}}}}}},
+            "responses": {"200": _json({"type": "object"}, "The decided request"),
+                          **_errors("400", "401", "403", "404", "409", "415", "422")}}}
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "XRM API", "version": "1",

@@ -403,3 +403,11 @@ def test_conflicts_fit_the_document(document: dict[str, Any], api: Api) -> None:
     assert duplicate.status_code == 409, duplicate.text
     assert [(e["field"], e["code"]) for e in duplicate.json()["errors"]] == [("name", "unique")]
     assert_documented(document, "/api/account", "POST", duplicate)
+
+
+def test_workflow_claim_and_approval_operations_are_described(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    assert "202" in paths["/api/opportunity/{id}/transitions/{transition}"]["post"]["responses"]
+    assert "/api/opportunity/{id}/transitions" in paths and "/api/account/{id}/transitions" not in paths
+    assert "409" in paths["/api/lead/{id}/claim"]["post"]["responses"]
+    assert {"/api/approvals", "/api/approvals/{id}/approve", "/api/approvals/{id}/reject"} <= set(paths)
