@@ -134,3 +134,20 @@ settings = Table(
     Column("name", String(63), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+#: Durable timers: each row is work due at an instant; the scheduler fires it once (``xrm.rules.scheduler``).
+timers = Table(
+    "xrm_timers", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("kind", String(63), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("fired_at", UTCDateTime()),
+    UniqueConstraint("kind", "key", name="uq_xrm_timers_kind_key"),
+    Index("ix_xrm_timers_status_due_at", "status", "due_at"),
+)

@@ -9,9 +9,10 @@ approver is notified.  ``decide`` completes the transition on approval (the
 guard and required fields are checked again, the approver is stamped into
 ``set_approver``), or on rejection moves the record to ``on_reject`` (else back
 where it came from) with the comment in ``comment_field``; the requester is
-notified either way.  Open requests past ``expires_at`` expire: the record goes
-back where it came from (``expire_due``, for the scheduler; also run before any
-decision, so a late decision is refused).  Everything is
+notified either way.  A request with ``expires_after`` gets a durable timer
+(``approval.expire``): when the scheduler fires it, the request expires and the
+record goes back where it came from; a decision after the deadline is refused
+even before the scheduler ran.  Everything is
 written through the record service, audited, attributed to the person acting.
 """
 
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, and_, or_, select
 from xrm.context import Actor, Context
 from xrm.metadata.model import ApprovalRule, Transition, Workflow
 from xrm.rules.expr import check_expression
+from xrm.rules.timers import TimerCall, cancel, schedule, timer_handler
 from xrm.runtime.audit import record_change
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
@@ -34,6 +36,7 @@ from xrm.runtime.users import my_queues
 from xrm.system_tables import org_tables, user_roles, users
 
 REQUESTS = "approval_request"
+EXPIRY_TIMER = "approval.expire"
 
 
 def _elevated(context: Context) -> Context:
@@ -95,6 +98,9 @@ def request(service: RecordService, connection: Connection, context: Context, wo
         "approver": approver, "approver_role": role, "approver_queue": queue, "expires_at": expires,
         "owner_id": context.actor.user_id,
     })
+    if expires is not None:  # a durable timer, written with the request: the scheduler expires it on time
+        schedule(connection, kind=EXPIRY_TIMER, key=f"approval_request:{created['id']}", due_at=expires,
+                 payload={"request": created["id"]}, now=context.now)
     _note(service, connection, context, entity.name, record_id, f"approval requested: {summary}")
     for user_id in approver_ids(connection, created):
         notify(service, connection, context, user_id, f"Approval needed — {summary}",
@@ -181,6 +187,7 @@ def decide(service: RecordService, connection: Connection, context: Context, req
         verdict, status = "rejected", "rejected"
     updated = service.update(connection, acting, REQUESTS, request_id, {
         "status": status, "comment": comment, "decided_by": context.actor.user_id, "decided_at": context.now})
+    cancel(connection, kind=EXPIRY_TIMER, key=f"approval_request:{request_id}")
     _note(service, connection, context, entity.name, row["record_id"],
           f"{verdict} by {context.actor.name}" + (f": {comment}" if comment else ""))
     if row["requested_by"] is not None:
@@ -190,24 +197,37 @@ def decide(service: RecordService, connection: Connection, context: Context, req
 
 
 def expire_due(service: RecordService, connection: Connection, context: Context) -> int:
-    """Expire every open request past its ``expires_at`` (like a rejection); returns how many."""
+    """Expire every open request past its ``expires_at``; returns how many (the timers do this one by one)."""
     table = org_tables[REQUESTS]
     due = [dict(r) for r in connection.execute(select(table).where(
         and_(table.c.status == "pending", table.c.expires_at.is_not(None), table.c.expires_at <= context.now))
         .with_for_update()).mappings()]
-    acting = _elevated(context)
     for row in due:
-        workflow, transition = _step(service, row)
-        rule = transition.approval
-        assert rule is not None
-        # back where it came from: a rejection's state may demand a reason nobody gave
-        _finish(service, connection, acting, workflow, transition, row, row["from_state"], {}, check=False)
-        service.update(connection, acting, REQUESTS, row["id"], {"status": "expired", "decided_at": context.now})
-        _note(service, connection, context, row["entity"], row["record_id"], "approval expired without a decision")
-        if row["requested_by"] is not None:
-            notify(service, connection, context, row["requested_by"], f"Expired — {row['summary']}",
-                   "Nobody decided in time; the request expired.", row["entity"], row["record_id"])
+        _expire(service, connection, context, row)
     return len(due)
+
+
+@timer_handler(EXPIRY_TIMER)
+def expire_request(call: TimerCall) -> None:
+    """The expiry timer of one request: expire it if it is still open and due."""
+    table = org_tables[REQUESTS]
+    row = call.connection.execute(select(table).where(table.c.id == call.payload["request"]).with_for_update()
+                                  ).mappings().first()
+    if row is not None and row["status"] == "pending" and row["expires_at"] is not None \
+            and row["expires_at"] <= call.context.now:
+        _expire(call.service, call.connection, call.context, dict(row))
+
+
+def _expire(service: RecordService, connection: Connection, context: Context, row: dict[str, Any]) -> None:
+    workflow, transition = _step(service, row)
+    acting = _elevated(context)
+    # back where it came from: a rejection's state may demand a reason nobody gave
+    _finish(service, connection, acting, workflow, transition, row, row["from_state"], {}, check=False)
+    service.update(connection, acting, REQUESTS, row["id"], {"status": "expired", "decided_at": context.now})
+    _note(service, connection, context, row["entity"], row["record_id"], "approval expired without a decision")
+    if row["requested_by"] is not None:
+        notify(service, connection, context, row["requested_by"], f"Expired — {row['summary']}",
+               "Nobody decided in time; the request expired.", row["entity"], row["record_id"])
 
 
 def _step(service: RecordService, row: dict[str, Any]) -> tuple[Workflow, Transition]:
