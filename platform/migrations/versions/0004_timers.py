@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("fired_at", UTCDateTime()),
         sa.UniqueConstraint("kind", "key", name="uq_xrm_timers_kind_key"),
     )
-    op.create_index("ix_xrm_timers_status_due_at", "xrm_timers", ["status", "due_at"])
+    op.create_index("ix_xrm_timers_status_due_at", "xrm_timers", ["status", "due_at", "id"])
 
 
 def downgrade() -> None:
