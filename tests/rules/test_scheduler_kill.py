@@ -40,6 +40,16 @@ def _work(url: str) -> None:
     engine.dispose()
 
 
+def _wait_until_it_has_committed(engine, pid: int, seconds: float = 60) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.execute(select(func.count()).where(effects.c.pid == pid)).scalar_one():
+                return
+        time.sleep(0.01)
+    raise AssertionError("the victim never committed a batch")
+
+
 @pytest.mark.postgres
 def test_killing_a_scheduler_mid_run_loses_and_repeats_nothing(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
@@ -53,7 +63,7 @@ def test_killing_a_scheduler_mid_run_loses_and_repeats_nothing(postgres_url: str
     victim, survivor = (forking.Process(target=_work, args=(postgres_url,)) for _ in range(2))
     victim.start()
     survivor.start()
-    time.sleep(0.8)
+    _wait_until_it_has_committed(engine, victim.pid)  # then it is busy with its next batch
     os.kill(victim.pid, signal.SIGKILL)
     victim.join()
     replacement = forking.Process(target=_work, args=(postgres_url,))
