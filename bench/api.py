@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Engine, func, insert, select, text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from bench.postgres import scratch_database, unreachable
 from xrm.bootstrap import bundled_pack_dirs, prepare_database
 from xrm.context import Actor, Context, utc_now
 from xrm.db import make_engine, read_only
@@ -49,7 +45,6 @@ from xrm.system_tables import audit_log
 from xrm.ui.app import create_app
 
 PACKS = Path(__file__).resolve().parent.parent / "packs"
-POSTGRES_URL = os.environ.get("XRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REGIONS = ["north", "south", "east", "west", "central", "dach", "benelux", "nordics", "uk_ireland", "apac", "latam", "mea"]
 STATUSES = ["new", "working", "nurturing", "qualified", "unqualified", "converted"]
 
@@ -157,18 +152,6 @@ def bench_reads(engine: Engine, token: str, requests: int, rounds: int) -> None:
 
 # -- 3. a list page on a big table in PostgreSQL ----------------------------------------------------
 
-@contextmanager
-def scratch_postgres() -> Any:
-    name = f"xrm_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 FILL_LEADS = text("""
 INSERT INTO lead (version, created_at, updated_at, owner_id, last_name, first_name, full_name, company, email,
                   status, region, country, rating, annual_revenue, number_of_employees, last_activity_at,
@@ -186,12 +169,10 @@ FROM generate_series(1, :count) AS i
 
 
 def bench_list(leads: int, requests: int, rounds: int) -> None:
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.Error as error:
-        print(f"list page on PostgreSQL: skipped, no server at {POSTGRES_URL} ({error})")
+    if (reason := unreachable()) is not None:
+        print(f"list page on PostgreSQL: skipped: {reason}")
         return
-    with scratch_postgres() as url:
+    with scratch_database() as url:
         engine, token = setup_database(url)
         started = time.perf_counter()
         with engine.begin() as connection:

@@ -14,22 +14,17 @@ import argparse
 import multiprocessing
 import os
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
+from bench.postgres import scratch_database, unreachable
 from xrm.db import make_engine
 from xrm.migrate import upgrade
 from xrm.rules import scheduler
 from xrm.rules.timers import TimerCall, timer_handler
 from xrm.system_tables import timers
 
-POSTGRES_URL = os.environ.get("XRM_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 side = MetaData()
 fired_rows = Table("bench_fired", side, Column("key", String(64), primary_key=True), Column("worker", Integer))
@@ -38,18 +33,6 @@ fired_rows = Table("bench_fired", side, Column("key", String(64), primary_key=Tr
 @timer_handler("bench.count")
 def _count(call: TimerCall) -> None:
     call.connection.execute(insert(fired_rows).values(key=call.payload["key"], worker=os.getpid()))
-
-
-@contextmanager
-def scratch_database() -> Any:
-    name = f"xrm_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def fill(url: str, count: int) -> None:
@@ -96,10 +79,8 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     count = 100_000 if args.full else 10_000
     multiprocessing.set_start_method("fork", force=True)  # the children inherit the registered handler
-    try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.Error as error:
-        print(f"scheduler benchmark skipped: no PostgreSQL at {POSTGRES_URL} ({error})")
+    if (reason := unreachable()) is not None:
+        print(f"scheduler benchmark skipped: {reason}")
         return
     with scratch_database() as url:
         engine = make_engine(url)
