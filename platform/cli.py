@@ -139,8 +139,7 @@ def pack_validate(ctx: click.Context, path: Path, with_packs: tuple[Path, ...], 
         summary = ", ".join([
             _count(pack_.entities, "entity", "entities"), _count(pack_.views, "view"),
             _count(pack_.workflows, "workflow"), _count(pack_.roles, "role"),
-            _count(pack_.rule_files, "rule file") + (" (kept as text: the rules language is not there yet)"
-                                                      if pack_.rule_files else ""),
+            _count(pack_.rule_files, "rule file"),
         ])
         warnings = f", {_count(report.warnings, 'warning')}" if report.warnings else ""
         console.print(f"[green]Pack {pack_.name} {pack_.version} is valid[/green]: {summary}{warnings}", soft_wrap=True)

@@ -33,11 +33,19 @@ class Actor:
 
 @dataclass(frozen=True)
 class Context:
-    """The actor, the channel the change came through, and "now" (tests fix it)."""
+    """The actor, the channel the change came through, and "now" (tests fix it).
+
+    ``chain`` names the rules whose actions led to this change (empty for a
+    person's own change), so cascades of rules are bounded and explained;
+    ``explain`` asks the rules engine to trace every rule it evaluates, also
+    those that did not fire.
+    """
 
     actor: Actor
     source: Source
     now: datetime = field(default_factory=utc_now)
+    chain: tuple[str, ...] = ()
+    explain: bool = False
 
     def __post_init__(self) -> None:
         assert self.now.tzinfo is not None, "Context.now must be time-zone aware"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -150,4 +151,58 @@ timers = Table(
     Column("fired_at", UTCDateTime()),
     UniqueConstraint("kind", "key", name="uq_xrm_timers_kind_key"),
     Index("ix_xrm_timers_status_due_at", "status", "due_at", "id"),  # the scheduler's order: no sort
+)
+
+#: The rules' decision trace: one row per rule evaluated for a record (fired, or, on request, why not).
+rule_trace = Table(
+    "xrm_rule_trace", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("entity", String(63), nullable=False),
+    Column("record_id", RecordId, nullable=False),
+    Column("rule", String(255), nullable=False),
+    Column("pack", String(63), nullable=False),
+    Column("trigger", String(255), nullable=False),
+    Column("fired", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("seen", JSON, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("actor", String(150), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_xrm_rule_trace_entity_record_id", "entity", "record_id"),
+)
+
+#: Round-robin cursors: who in a team or queue got the last record, so the next goes to the one after.
+assignment_cursors = Table(
+    "xrm_assignment_cursors", system_metadata,
+    Column("key", String(255), primary_key=True),
+    Column("last_user_id", RecordId),
+    Column("assigned", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+#: Outbound e-mail waiting to be sent by a mail relay (the platform records it; sending is the relay's job).
+outbox = Table(
+    "xrm_outbox", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("to_user_id", RecordId, ForeignKey("xrm_users.id", ondelete="SET NULL")),
+    Column("to_address", String(254), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("entity", String(63)),
+    Column("record_id", RecordId),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Index("ix_xrm_outbox_status", "status", "id"),
+)
+
+#: Records returned to a public pool: their last owner may not claim them back until ``until``.
+pool_protections = Table(
+    "xrm_pool_protections", system_metadata,
+    Column("entity", String(63), primary_key=True),
+    Column("record_id", RecordId, primary_key=True),
+    Column("user_id", RecordId, primary_key=True),
+    Column("until", UTCDateTime(), nullable=False),
 )

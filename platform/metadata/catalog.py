@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 from types import MappingProxyType
 
-from xrm.metadata.model import Entity, ListView, Pack, Role, Workflow
+from xrm.metadata.model import Entity, ListView, Pack, Role, RuleFile, Workflow
 
 #: Kinds of object a pack declares beside entities (which carry their pack themselves).
 OWNED_KINDS = ("view", "workflow", "role")
-
-
-@dataclass(frozen=True)
-class InstalledPack:
-    name: str
-    version: str
-    label: str
-    description: str | None = None
-    installed_at: datetime | None = None
 
 
 def _frozen(mapping: Mapping | None = None) -> Mapping:
@@ -33,6 +25,17 @@ def pack_owners(pack: Pack) -> dict[tuple[str, str], str]:
 
 
 @dataclass(frozen=True)
+class InstalledPack:
+    name: str
+    version: str
+    label: str
+    description: str | None = None
+    installed_at: datetime | None = None
+    #: teams, queues and calendars the pack declares (its manifest's ``organization``)
+    organization: Mapping[str, Any] = field(default_factory=_frozen)
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Installed packs and their objects, keyed by name."""
 
@@ -43,10 +46,17 @@ class Catalog:
     roles: Mapping[str, Role] = field(default_factory=_frozen)
     #: Which pack declared each view, workflow and role: ``(kind, name) → pack``.
     owners: Mapping[tuple[str, str], str] = field(default_factory=_frozen)
+    #: Rule files by ``pack/path`` (two packs may both have rules/main.rules).
+    rule_files: Mapping[str, RuleFile] = field(default_factory=_frozen)
 
     def __post_init__(self) -> None:
-        for name in ("packs", "entities", "views", "workflows", "roles", "owners"):
+        for name in ("packs", "entities", "views", "workflows", "roles", "owners", "rule_files"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def declared(self, kind: str) -> frozenset[str]:
+        """Names of the ``kind`` ("teams", "queues", "calendars") the installed packs declare."""
+        return frozenset(item["name"] for pack in self.packs.values()
+                         for item in pack.organization.get(kind, ()) if isinstance(item, Mapping))
 
     def owner(self, kind: str, name: str) -> str | None:
         """The pack that declared the ``kind`` object ``name`` (entities included)."""
@@ -58,12 +68,15 @@ class Catalog:
     def with_pack(self, pack: Pack) -> Catalog:
         """This catalog plus ``pack``, as if it were installed (for validating against pack folders)."""
         return Catalog(
-            packs={**self.packs, pack.name: InstalledPack(pack.name, pack.version, pack.label, pack.description)},
+            packs={**self.packs, pack.name: InstalledPack(pack.name, pack.version, pack.label, pack.description,
+                                                          organization=pack.organization)},
             entities={**self.entities, **{e.name: e for e in pack.entities}},
             views={**self.views, **{v.name: v for v in pack.views}},
             workflows={**self.workflows, **{w.name: w for w in pack.workflows}},
             roles={**self.roles, **{r.name: r for r in pack.roles}},
             owners={**self.owners, **pack_owners(pack)},
+            rule_files={**self.without_pack(pack.name).rule_files,
+                        **{f"{pack.name}/{f.path}": f for f in pack.rule_files}},
         )
 
     def without_pack(self, name: str) -> Catalog:
@@ -78,4 +91,5 @@ class Catalog:
             workflows=keep("workflow", self.workflows),
             roles=keep("role", self.roles),
             owners={key: owner for key, owner in self.owners.items() if owner != name},
+            rule_files={key: f for key, f in self.rule_files.items() if not key.startswith(f"{name}/")},
         )

@@ -70,6 +70,9 @@ def install_pack(engine: Engine, root: Path, context: Context) -> InstallResult:
             raise PackAlreadyInstalled(pack.name, catalog.packs[pack.name].version)
         operations = create_entity_tables(connection, pack.entities)
         store.save_pack(connection, pack, report.source, context)
+        from xrm.runtime.pack_organization import ensure_organization  # the runtime writes records
+
+        ensure_organization(connection, pack, catalog.with_pack(pack), context)
         store.record_history(connection, pack, operations, context)
         store.bump_metadata_version(connection)
     return InstallResult(pack, tuple(operations), report)

@@ -244,3 +244,5 @@ class Pack:
     workflows: tuple[Workflow, ...] = ()
     roles: tuple[Role, ...] = ()
     rule_files: tuple[RuleFile, ...] = ()
+    #: teams, queues and business calendars the pack's rules name (created on install when missing)
+    organization: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))

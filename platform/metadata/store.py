@@ -15,7 +15,7 @@ from xrm.context import Context
 from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
 from xrm.metadata.catalog import OWNED_KINDS, Catalog, InstalledPack
 from xrm.metadata.loader import PackSource
-from xrm.metadata.model import Pack
+from xrm.metadata.model import Pack, RuleFile
 from xrm.metadata.org import platform_catalog
 from xrm.metadata.schema_sync import AppliedOperation
 from xrm.system_tables import metadata_documents, metadata_version, packs, schema_history
@@ -79,7 +79,8 @@ _BUILDERS: dict[str, Any] = {"view": build_view, "workflow": build_workflow, "ro
 def load_catalog(connection: Connection) -> Catalog:
     """Everything installed, built from the stored documents."""
     installed = {
-        row.name: InstalledPack(row.name, row.version, row.label, row.description, row.installed_at)
+        row.name: InstalledPack(row.name, row.version, row.label, row.description, row.installed_at,
+                                organization=(row.manifest or {}).get("organization") or {})
         for row in connection.execute(select(packs).order_by(packs.c.installed_at, packs.c.name))
     }
     found: dict[str, dict[str, Any]] = {"entity": {}, "view": {}, "workflow": {}, "role": {}}
@@ -97,8 +98,15 @@ def load_catalog(connection: Connection) -> Catalog:
         found[kind][built.name] = built
         if kind in OWNED_KINDS:
             owners[(kind, built.name)] = pack_name
+    rule_files = {
+        name: RuleFile(definition["path"], definition["text"])
+        for name, definition in connection.execute(
+            select(metadata_documents.c.name, metadata_documents.c.definition)
+            .where(metadata_documents.c.layer == PACK_LAYER, metadata_documents.c.kind == "rule_file")
+            .order_by(metadata_documents.c.id))
+    }
     base = platform_catalog()
     return Catalog(
         packs={**base.packs, **installed}, entities={**base.entities, **found["entity"]}, views=found["view"],
-        workflows=found["workflow"], roles=found["role"], owners=owners,
+        workflows=found["workflow"], roles=found["role"], owners=owners, rule_files=rule_files,
     )

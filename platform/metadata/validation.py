@@ -106,9 +106,25 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
         depends_on=dict(manifest.get("depends_on") or {}),
         entities=tuple(e.obj for e in scope.entities), views=tuple(v.obj for v in scope.views),
         workflows=tuple(w.obj for w in scope.workflows), roles=tuple(r.obj for r in scope.roles),
-        rule_files=source.rule_files,
+        rule_files=source.rule_files, organization=dict(manifest.get("organization") or {}),
     )
+    rule_problems = pack_rule_problems(pack, installed)
+    problems += rule_problems
+    if has_errors(rule_problems):
+        return PackReport(name, None, tuple(problems), source)
     return PackReport(name, pack, tuple(problems), source)
+
+
+def pack_rule_problems(pack: Pack, installed: Catalog) -> list[PackProblem]:
+    """The pack's rule files checked against the catalog with the pack in it; team, queue and calendar
+    names must be declared by this pack or an installed one."""
+    from xrm.rules.checker import OrgNames, check_rules
+
+    if not pack.rule_files:
+        return []
+    catalog = installed.with_pack(pack)
+    org = OrgNames(catalog.declared("teams"), catalog.declared("queues"), catalog.declared("calendars"))
+    return list(check_rules([(pack.name, f) for f in pack.rule_files], catalog, org).problems)
 
 
 def _usable(document: JsonDocument, kind: str, problems: list[PackProblem]) -> tuple[Any, tuple[int, ...], frozenset[str]] | None:

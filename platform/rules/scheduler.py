@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from xrm.context import Actor, Context, utc_now
+from xrm.rules.engine import RulesEngine
+from xrm.rules.time_triggers import ensure_schedules
 from xrm.rules.timers import TimerCall, handler_for, mark
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import RecordService
@@ -44,6 +46,7 @@ class TickResult:
 
 def _load_handlers() -> None:
     """Import the modules that register timer handlers."""
+    import xrm.rules.handlers  # noqa: F401
     import xrm.runtime.approvals  # noqa: F401
 
 
@@ -55,6 +58,8 @@ def tick(engine: Engine, now: datetime | None = None, *, limit: int | None = Non
     catalog = catalog or CatalogCache(engine)
     context = Context(Actor.system("scheduler"), "scheduler", now)
     outcomes: Counter[str] = Counter()
+    with engine.begin() as connection:  # scheduled rules always have their next run booked
+        ensure_schedules(connection, RulesEngine(RecordService(catalog.model_for(connection))).ruleset.scheduled, now)
     while limit is None or outcomes.total() < limit:
         batch = BATCH if limit is None else min(BATCH, limit - outcomes.total())
         with engine.begin() as connection:

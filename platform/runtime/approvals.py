@@ -29,6 +29,7 @@ from xrm.metadata.model import ApprovalRule, Transition, Workflow
 from xrm.rules.expr import check_expression
 from xrm.rules.timers import TimerCall, cancel, schedule, timer_handler
 from xrm.runtime.audit import record_change
+from xrm.runtime.notifications import notify
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound
 from xrm.runtime.record_logic import FieldError
 from xrm.runtime.records import RecordService
@@ -261,13 +262,6 @@ def _finish(service: RecordService, connection: Connection, context: Context, wo
                    system_values=extra)
     if entering:
         notify_entry(service, connection, context, workflow, target, row["record_id"])
-
-
-def notify(service: RecordService, connection: Connection, context: Context, user_id: int, title: str, body: str,
-           entity: str | None = None, record_id: int | None = None) -> None:
-    """An in-app notification, owned by (and so visible to) its recipient."""
-    service.create(connection, _elevated(context), "notification", {
-        "title": title[:255], "body": body, "entity": entity, "record_id": record_id, "owner_id": user_id})
 
 
 def _note(service: RecordService, connection: Connection, context: Context, entity: str, record_id: int,

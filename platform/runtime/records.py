@@ -3,8 +3,9 @@
 ``create`` / ``update`` / ``delete`` run, inside the caller's transaction:
 permission check → coerce input by field type → defaults and formulas →
 required fields, field constraints and validation rules (every error at once)
-→ write hooks (the rules engine plugs in here) → unique checks → write (with
-the version check) → audit → after-write hooks (timers).  Any refusal raises a
+→ rules (``xrm.rules.engine``: record actions, then formulas and checks again)
+→ write hooks → unique checks → write (with the version check) → audit →
+after-write hooks → the rules' effects, decision trace and timers.  Any refusal raises a
 ``RecordError`` before or during the write, so the caller's rollback leaves
 nothing half-written.  Reads (``get``) apply the same record scope and hide
 the same fields as the queries in ``xrm.runtime.queries``.
@@ -32,11 +33,17 @@ from xrm.runtime.record_input import STATE_SETTING_SOURCES, coerce_input, count_
 from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
 from xrm.runtime.record_model import RecordModel
 from xrm.runtime.record_references import check_restrict, missing_references
+from xrm.rules.engine import Pending, RulesEngine
 
 Record = dict[str, Any]
 #: Changes made by the platform itself while carrying out a delete (cascades, clearing references).
 _CASCADE_NOTE = "{verb} because {entity} #{id} was deleted"
 
+
+#: Channels whose new records nobody was named for stay unowned until the rules ran ("owner_id is empty"),
+#: so assignment rules route them (as an API or import create does in Salesforce); a person creating a
+#: record in the UI owns it.  When no rule assigns it, the creator owns it after all.
+ROUTED_SOURCES = frozenset({"api", "import", "system", "rule", "scheduler", "cli"})
 
 #: Write hooks every record service runs.
 PLATFORM_HOOKS: tuple[WriteHook, ...] = (OrgChecks(),)
@@ -65,6 +72,7 @@ class RecordService:
         self.model = model
         #: the platform's own checks first, then what plugs in (the rules engine, timers)
         self.hooks: tuple[WriteHook, ...] = (*PLATFORM_HOOKS, *hooks)
+        self.rules = RulesEngine(self)
 
     # -- access -------------------------------------------------------------------------------
 
@@ -166,12 +174,19 @@ class RecordService:
                 record[workflow.field] = workflow.initial
         record.setdefault("owner_id", None)
         record.setdefault("owner_queue_id", None)
-        if record["owner_id"] is None and record["owner_queue_id"] is None:
+        if record["owner_id"] is None and record["owner_queue_id"] is None and context.source not in ROUTED_SOURCES:
             record["owner_id"] = context.actor.user_id
         # formulas may read the system columns (e.g. resolved_at - created_at), so they are set first
         record.update(created_at=context.now, updated_at=context.now, created_by=context.actor.user_id,
                       updated_by=context.actor.user_id, version=1)
         record = self._complete(connection, context, entity, record, given, received.errors)
+        filled = frozenset(c.field for c in changed_fields({}, record, self._audited(entity)))
+        pending = self.rules.before_write(connection, context,
+                                          RecordChange(entity.name, "create", None, None, record, filled), record)
+        record = self._after_rules(connection, context, entity, record, pending)
+        if record["owner_id"] is None and record["owner_queue_id"] is None:
+            # nobody was named and no rule assigned it: the creator has it
+            record["owner_id"] = context.actor.user_id
         filled = frozenset(c.field for c in changed_fields({}, record, self._audited(entity)))
         self._run_hooks("before_write", connection, context,
                         RecordChange(entity.name, "create", None, None, record, filled))
@@ -189,8 +204,9 @@ class RecordService:
         row["id"] = record_id
         record_change(connection, context, entity=entity.name, record_id=record_id, action="create", version=1,
                       changes=changed_fields({}, row, self._audited(entity)))
-        self._run_hooks("after_write", connection, context,
-                        RecordChange(entity.name, "create", record_id, None, row, filled))
+        change = RecordChange(entity.name, "create", record_id, None, row, filled)
+        self._run_hooks("after_write", connection, context, change)
+        self.rules.after_write(connection, context, change, pending)
         return self.visible(access, _ordered(table, row))
 
     @atomic
@@ -233,6 +249,15 @@ class RecordService:
         if not changes:
             return self.visible(access, current)
         changed = frozenset(c.field for c in changes)
+        pending = self.rules.before_write(
+            connection, context, RecordChange(entity.name, "update", current["id"], current, record, changed, transition),
+            record)
+        if pending is not None and pending.changed:
+            record = self._after_rules(connection, context, entity, record, pending)
+            changes = changed_fields(current, record, self._audited(entity))
+            if not changes:
+                return self.visible(access, current)
+            changed = frozenset(c.field for c in changes)
         self._run_hooks("before_write", connection, context,
                         RecordChange(entity.name, "update", current["id"], current, record, changed, transition))
         check_unique(connection, self.model.table(entity.name), entity, record, current["id"])
@@ -253,8 +278,9 @@ class RecordService:
                       action="transition" if transition else "update", version=row["version"], changes=changes,
                       note=note)
         self._refresh_dependents(connection, context, entity, current["id"], changed, depth)
-        self._run_hooks("after_write", connection, context,
-                        RecordChange(entity.name, "update", current["id"], current, row, changed, transition))
+        change = RecordChange(entity.name, "update", current["id"], current, row, changed, transition)
+        self._run_hooks("after_write", connection, context, change)
+        self.rules.after_write(connection, context, change, pending)
         return self.visible(access, row)
 
     #: How far a change ripples through formulas of other records (A's formula reads B, B's reads C...).
@@ -298,15 +324,16 @@ class RecordService:
     def _delete_row(self, connection: Connection, context: Context, entity: Entity, current: Record,
                     note: str | None) -> None:
         check_restrict(connection, self.model, entity, current["id"])
-        self._run_hooks("before_write", connection, context,
-                        RecordChange(entity.name, "delete", current["id"], current, None, frozenset()))
+        change = RecordChange(entity.name, "delete", current["id"], current, None, frozenset())
+        self._run_hooks("before_write", connection, context, change)
+        pending = self.rules.before_write(connection, context, change, dict(current))
         self._apply_references(connection, context, entity, current["id"])
         table = self.model.table(entity.name)
         connection.execute(delete(table).where(table.c.id == current["id"]))
         record_change(connection, context, entity=entity.name, record_id=current["id"], action="delete",
                       version=current["version"], changes=changed_fields(current, {}, self._audited(entity)), note=note)
-        self._run_hooks("after_write", connection, context,
-                        RecordChange(entity.name, "delete", current["id"], current, None, frozenset()))
+        self._run_hooks("after_write", connection, context, change)
+        self.rules.after_write(connection, context, change, pending)
 
     def _apply_references(self, connection: Connection, context: Context, entity: Entity, record_id: int) -> None:
         """Clear or delete the records pointing to a record being deleted, each audited like any change."""
@@ -333,6 +360,17 @@ class RecordService:
                                                                  entity=entity.name, id=record_id))
 
     # -- the steps ----------------------------------------------------------------------------
+
+    def _after_rules(self, connection: Connection, context: Context, entity: Entity, record: Record,
+                     pending: Pending | None) -> Record:
+        """The record once rules changed it: formulas again, and the same checks as the person's input."""
+        if pending is None or not pending.changed:
+            return record
+        try:
+            return self._complete(connection, context, entity, record, pending.changed, [])
+        except Invalid as error:
+            raise Invalid(f"the rules set values that do not pass the checks of {entity.label.lower()}: "
+                          f"{count_text(error.errors, 'problem')}", error.errors) from None
 
     def _complete(self, connection: Connection, context: Context, entity: Entity, record: Record,
                   given: Mapping[str, Any], input_errors: Sequence[FieldError]) -> Record:

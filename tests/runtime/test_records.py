@@ -432,7 +432,8 @@ def test_read_only_fields_are_refused_from_people(installed: Installed, service:
         assert error_codes(caught.value) == {("last_activity_at", "read_only")}
         with pytest.raises(Invalid):
             create(installed, service, "lead", {**LEAD, "last_activity_at": "2026-03-01T08:00:00Z"}, source=source)
-    assert get(installed, service, "lead", lead["id"])["last_activity_at"] is None
+    # the crm pack's rules start the activity clock at creation; people still cannot move it
+    assert get(installed, service, "lead", lead["id"])["last_activity_at"] == lead["last_activity_at"] is not None
 
 
 def test_read_only_fields_are_set_by_rules_and_imports(installed: Installed, service: RecordService) -> None:
@@ -682,9 +683,9 @@ def test_hooks_see_each_create_before_and_after_it_is_written(installed: Install
     before, after = (change for _, change in recorder.seen)
     assert (before.entity, before.action, before.record_id, before.before) == ("lead", "create", None, None)
     assert before.after is not None and before.after["full_name"] == "Jane Doe" and before.after["status"] == "new"
-    # on create, "changed" is every field that holds a value: given, defaulted or computed
+    # on create, "changed" is every field that holds a value: given, defaulted, computed or set by rules
     assert before.changed == frozenset({"last_name", "company", "email", "first_name", "full_name", "status",
-                                        "do_not_call", "email_opt_out", "owner_id"})
+                                        "do_not_call", "email_opt_out", "owner_id", "last_activity_at"})
     assert after.record_id == lead["id"] and after.after is not None and after.after["id"] == lead["id"]
     assert after.after["version"] == 1
 
