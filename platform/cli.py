@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from xrm.cli_rules import rules
 from xrm.cli_scheduler import scheduler
 from xrm.cli_users import team, user
 from xrm.context import Actor, Context
@@ -210,6 +211,7 @@ def serve(ctx: click.Context, host: str, port: int, packs_root: Path) -> None:
 main.add_command(user)
 main.add_command(team)
 main.add_command(scheduler)
+main.add_command(rules)
 
 
 @main.group()

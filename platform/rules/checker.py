@@ -315,6 +315,19 @@ def _why(rule: CompiledRule, other: CompiledRule) -> str:
     return "takes a transition"
 
 
+def org_names(connection: Any) -> OrgNames:
+    """The teams, queues, calendars and users of a database."""
+    from sqlalchemy import select
+
+    from xrm.system_tables import org_tables, users
+
+    def names(table: Any, column: str = "name") -> frozenset[str]:
+        return frozenset(connection.execute(select(table.c[column])).scalars())
+
+    return OrgNames(names(org_tables["team"]), names(org_tables["queue"]), names(org_tables["business_calendar"]),
+                    names(users, "username"))
+
+
 def rules_of_catalog(catalog: Catalog) -> RulesReport:
     """The installed rule files of ``catalog``, checked (names of teams and queues are looked up when run)."""
     return check_rules([(key.split("/", 1)[0], rule_file) for key, rule_file in catalog.rule_files.items()], catalog)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from xrm.context import Actor, Context
+from xrm.metadata.identifiers import SYSTEM_COLUMNS
 from xrm.rules import time_triggers
 from xrm.rules.actions import ActionRun, Outcome, RuleAction
 from xrm.rules.checker import rules_of_catalog
@@ -65,11 +66,14 @@ def rule_context(context: Context, rule: CompiledRule, entity: str, record_id: i
 
 
 class RulesEngine:
-    def __init__(self, service: RecordService) -> None:
+    def __init__(self, service: RecordService, ruleset: RuleSet | None = None) -> None:
         self.service = service
+        self._ruleset = ruleset  # a dry run tries rules that are not installed
 
     @property
     def ruleset(self) -> RuleSet:
+        if self._ruleset is not None:
+            return self._ruleset
         model = self.service.model
         if not model.catalog.rule_files:
             return EMPTY
@@ -113,7 +117,8 @@ class RulesEngine:
                 if rule.stop:
                     break
             rounds.append(fired)
-            moved = {name for name in set(record) | set(start) if record.get(name) != start.get(name)}
+            moved = {name for name in set(record) | set(start)
+                     if record.get(name) != start.get(name) and _is_column(entity, name)}
             if not moved:
                 break
             pending.changed.update({name: record.get(name) for name in moved})
@@ -164,7 +169,8 @@ class RulesEngine:
             if action.phase == "record":
                 run = ActionRun(self.service, connection, acting, rule.name, entity, ruleset, record_id)
                 decision.outcomes.append(_run(rule, action, run, changed))
-        values = {name: value for name, value in changed.items() if record.get(name) != value}
+        values = {name: value for name, value in changed.items()
+                  if record.get(name) != value and _is_column(entity, name)}
         if values:
             self.service.update(connection, acting, entity.name, record_id, {}, system_values=values,
                                 note=f"by rule \"{rule.name}\" ({trigger.describe(entity.name)})")
@@ -172,7 +178,7 @@ class RulesEngine:
         for action in rule.actions:
             if action.phase == "effect":
                 run = ActionRun(self.service, connection, acting, rule.name, entity, ruleset, record_id)
-                decision.outcomes.append(_run(rule, action, run, dict(record)))
+                decision.outcomes.append(_run(rule, action, run, {**changed, **record}))
         write_decisions(connection, context, entity.name, record_id, [decision])
         return decision
 
@@ -194,6 +200,10 @@ class RulesEngine:
             return None
         reason = None if holds else f"{rule.condition.source if rule.condition else ''} is false"
         return Decision(rule, trigger.describe(entity.name), holds, seen, reason, depth=len(context.chain))
+
+
+def _is_column(entity: Any, name: str) -> bool:
+    return entity.field(name) is not None or name in SYSTEM_COLUMNS
 
 
 def _run(rule: CompiledRule, action: RuleAction, run: ActionRun, record: dict[str, Any]) -> Outcome:

@@ -32,7 +32,8 @@ def _to_queue(run: ActionRun, record: dict[str, Any], name: str, why: str) -> Ou
     if found is None:
         return Outcome("assign", f"could not move to queue '{name}': there is no such queue", done=False)
     record["owner_id"], record["owner_queue_id"] = None, found[0]
-    return Outcome("assign", f"moved to queue '{found[1]}'{why}", {"queue_id": found[0], "queue": name})
+    return Outcome("assign", f"moved to queue '{found[1]}'{why}", {"queue_id": found[0], "queue": name,
+                                                                   "queue_label": found[1]})
 
 
 def _user_name(run: ActionRun, user_id: int) -> str:
@@ -171,10 +172,11 @@ class ReturnToPool(RuleAction):
 
     def run(self, run: ActionRun, record: dict[str, Any]) -> Outcome:
         last_owner = record.get("owner_id")
+        record["last_owner_id"] = last_owner  # not a column: lets a later "notify owner" reach who had it
         outcome = _to_queue(run, record, self.queue, "")
         if not outcome.done:
             return Outcome("return_to_pool", outcome.summary, done=False)
-        summary = f"returned to the pool '{outcome.detail['queue']}'"
+        summary = f"returned to the pool '{outcome.detail['queue_label']}'"
         detail = dict(outcome.detail)
         if last_owner is not None and self.protect and record.get("id") is not None:
             until = run.context.now + self.protect

@@ -25,7 +25,10 @@ class UserPath:
     manager: bool
 
     def resolve(self, run: ActionRun, record: dict[str, Any]) -> int | None:
-        user_id = record.get("owner_id") if self.expression is None else run.evaluate(self.expression, record)
+        if self.expression is None:  # the owner; or whoever had it, when the rule just returned it to a pool
+            user_id = record.get("owner_id") or record.get("last_owner_id")
+        else:
+            user_id = run.evaluate(self.expression, record)
         if user_id is None or not self.manager:
             return user_id
         return run.connection.execute(select(users.c.manager).where(users.c.id == user_id)).scalar()
