@@ -25,6 +25,7 @@ from xrm.rules.time_triggers import RULE_TIMER
 from xrm.rules.trace import trace_of
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.record_errors import RecordError
+from xrm.runtime.record_model import RecordModel
 from xrm.runtime.records import RecordService
 from xrm.system_tables import rule_trace, timers
 
@@ -67,14 +68,24 @@ def dry_run(engine: Engine, context: Context, run: DryRun, *, ruleset: RuleSet |
     with engine.connect() as connection:
         transaction = connection.begin()
         try:
-            return _run(connection, cache, context, run, ruleset)
+            return dry_run_in(connection, cache.model_for(connection), context, run, ruleset=ruleset)
         finally:
             transaction.rollback()
 
 
-def _run(connection: Connection, cache: CatalogCache, context: Context, run: DryRun,
+def dry_run_in(connection: Connection, model: RecordModel, context: Context, run: DryRun, *,
+               ruleset: RuleSet | None = None) -> DryRunResult:
+    """``dry_run`` inside the caller's transaction, in a savepoint that is rolled back."""
+    savepoint = connection.begin_nested()
+    try:
+        return _run(connection, model, context, run, ruleset)
+    finally:
+        savepoint.rollback()
+
+
+def _run(connection: Connection, model: RecordModel, context: Context, run: DryRun,
          ruleset: RuleSet | None) -> DryRunResult:
-    service = RecordService(cache.model_for(connection))
+    service = RecordService(model)
     if ruleset is not None:
         service.rules = RulesEngine(service, ruleset=ruleset)
     acting = replace(context, now=run.at or context.now, explain=True)

@@ -85,7 +85,8 @@ def _run(handler: Callable[[Call], Response], request: Request, payload: Any, pu
     try:
         connection_scope = state.engine.begin() if writes else read_only(state.engine.connect())
         with connection_scope as connection:
-            context = Context(actor=_authenticate(request, connection, public), source=source)
+            context = Context(actor=_authenticate(request, connection, public), source=source,
+                              explain=request.query_params.get("explain", "").lower() in ("1", "true", "yes"))
             model = state.catalog.model_for(connection)
             service = RecordService(model, state.write_hooks)
             return handler(Call(request, connection, context, model, service, payload))
