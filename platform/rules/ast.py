@@ -239,6 +239,8 @@ class Expectation:
 @dataclass(frozen=True)
 class RuleTest:
     name: str
+    #: related records made first (``with partner {...}``); the tested record's lookups to them are filled in
+    related: tuple[tuple[Name, tuple[tuple[Name, Source], ...]], ...]
     entity: Name
     given: tuple[tuple[Name, Source], ...]
     as_user: str | None

@@ -2,7 +2,8 @@
 rolled back, so nothing is written.
 
 The sample record is created (that is the ``created`` event; for the other
-events the creation happens first and its decisions are left out), the event
+events the record is first created as an import would create it, in any
+workflow state, and the decisions about that are left out), the event
 happens, and with ``wait_until`` the time-based rules due by then fire in
 order, each at its own instant.  The result lists every rule evaluated (also
 those that did not fire, and why), what each action did, the record after,
@@ -43,6 +44,9 @@ class DryRun:
     transition: str | None = None
     at: datetime | None = None
     wait_until: datetime | None = None
+    #: records made first (as an import would), each ``(entity, values)``; the record's empty lookups to
+    #: their entities point to them
+    related: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,18 @@ def _run(connection: Connection, model: RecordModel, context: Context, run: DryR
     record_id: int | None = None
     error = None
     try:
+        values = dict(run.values)
+        importing = replace(acting, source="import")
+        for entity, related_values in run.related:
+            made = service.create(connection, importing, entity, related_values)["id"]
+            for lookup in service.model.entity(run.entity).fields:
+                if lookup.target == entity and values.get(lookup.name) is None:
+                    values[lookup.name] = made
+        marker = connection.execute(select(func.max(rule_trace.c.id))).scalar() or 0
         if run.event == "created":
-            record_id = service.create(connection, acting, run.entity, run.values)["id"]
-        else:
-            record_id = service.create(connection, acting, run.entity, run.values)["id"]
+            record_id = service.create(connection, acting, run.entity, values)["id"]
+        else:  # the given record exists already: it comes in as an import would, in any workflow state
+            record_id = service.create(connection, importing, run.entity, values)["id"]
             marker = connection.execute(select(func.max(rule_trace.c.id))).scalar() or 0
             _event(connection, service, acting, run, record_id)
         if run.wait_until is not None and record_id is not None:

@@ -346,9 +346,16 @@ class ToRules(Transformer):
         return ast.Expectation("error", ast.Place(meta.line, meta.column),
                                target=_text(message) if message is not None else None)
 
+    def related(self, meta, children) -> tuple[ast.Name, Any]:
+        name, values = children
+        return (ast.Name(name.value, _place(name)), values)
+
     def test(self, meta, children) -> dict[str, Any]:
-        title, entity, given, as_user, event, wait, *expectations = children
-        return {"kind": "test", "name": _text(title), "entity": ast.Name(entity.value, _place(entity)),
+        title, *rest = children
+        related = tuple(c for c in rest if isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], ast.Name))
+        entity, given, as_user, event, wait, *expectations = rest[len(related):]
+        return {"kind": "test", "name": _text(title), "related": related,
+                "entity": ast.Name(entity.value, _place(entity)),
                 "given": given, "as_user": _text(as_user) if as_user is not None else None, "event": event,
                 "wait_until": _datetime(wait), "expectations": tuple(expectations), "place": _place(title)}
 

@@ -129,16 +129,38 @@ def run_test(engine: Engine, cache: CatalogCache, test: ast.RuleTest) -> TestOut
     problems: list[str] = []
     values = _values(test.given, entity, model.catalog.entities, problems)
     changes = _values(test.event.values, entity, model.catalog.entities, problems)
+    related = []
+    for name, pairs in test.related:
+        other = model.catalog.entities.get(name.text)
+        if other is None:
+            problems.append(f"line {name.place.line}: there is no entity '{name.text}'")
+            continue
+        related.append((other.name, _people(engine, other, _values(pairs, other, model.catalog.entities, problems))))
+    values, changes = _people(engine, entity, values), _people(engine, entity, changes)
     if problems:
         return TestOutcome(test.name, test.file, test.place.line, tuple(problems))
     actor, source = _actor(engine, test.as_user)
     at = test.event.at or DEFAULT_TIME
     run = DryRun(entity.name, values, test.event.kind, changes,
-                 test.event.transition.text if test.event.transition else None, at, test.wait_until)
+                 test.event.transition.text if test.event.transition else None, at, test.wait_until, tuple(related))
     result = dry_run(engine, Context(actor, source, at), run, catalog=cache)  # type: ignore[arg-type]
     failures = [failure for expectation in test.expectations
                 if (failure := _check(expectation, result, model, entity, at)) is not None]
     return TestOutcome(test.name, test.file, test.place.line, tuple(failures), result)
+
+
+def _people(engine: Engine, entity: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """User fields given as a user name (``approver: 'pat'``) hold that user (made up when missing)."""
+    from xrm.system_tables import users
+
+    resolved = dict(values)
+    with engine.begin() as connection:
+        for name, value in values.items():
+            field = entity.field(name)
+            if field is not None and field.type == "user" and isinstance(value, str):
+                user_id = connection.execute(select(users.c.id).where(users.c.username == value)).scalar()
+                resolved[name] = user_id or add_user(connection, value, now=utc_now(), display_name=value.title())
+    return resolved
 
 
 def _values(pairs: Sequence[tuple[ast.Name, ast.Source]], entity: Any, entities: Any, problems: list[str]) -> dict:

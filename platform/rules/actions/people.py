@@ -44,7 +44,7 @@ def user_path(text: str, place: ast.Place, check: ActionCheck) -> UserPath | Non
     expression = check.expression(ast.Source(base, place))
     if expression is None:
         return None
-    if expression.type != "user":
+    if expression.type not in ("user", "ref:user"):
         check.report(place, f"'{base}' is not a user", expected="owner, owner.manager, a user field or "
                      "a lookup's user field (territory.manager)", found=expression.type, code="not_a_user")
         return None
