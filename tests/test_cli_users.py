@@ -87,8 +87,9 @@ def test_roles_password_list_and_team(sqlite_url: str) -> None:
     assert run(sqlite_url, "team", "add", "west", "--member", "fay").exit_code == 0
     with engine.begin() as connection:
         assert check_password(connection, "fay", "new").roles == frozenset({"sales_rep", "marketing_user"})
-        assert connection.execute(select(teams.c.name)).scalar_one() == "west"
-        assert connection.execute(select(team_members.c.user)).scalar_one() == find_user(connection, "fay").id
+        west = connection.execute(select(teams.c.id).where(teams.c.name == "west")).scalar_one()
+        assert connection.execute(select(team_members.c.user).where(team_members.c.team == west)).scalar_one() \
+            == find_user(connection, "fay").id
 
 
 def test_unknown_user_is_a_clear_error(sqlite_url: str) -> None:

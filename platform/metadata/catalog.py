@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from xrm.metadata.model import Entity, ListView, Pack, Role, RuleFile, Workflow
 

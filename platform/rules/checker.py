@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -218,14 +219,20 @@ def _trigger(trigger: ast.Trigger, check: _RuleCheck) -> Trigger | None:
         name = parts[0]
         field_ = entity.field(name)
         if field_ is None and name not in ("owner_id", "owner_queue_id"):
-            check.report(trigger.path.place, f"unknown field '{name}' on {entity.name}",
+            offset = len(trigger.path.text) - len(name)
+            at = ast.Place(trigger.path.place.line, trigger.path.place.column + offset)
+            check.report(at, f"unknown field '{name}' on {entity.name}",
                          hint=did_you_mean(name, entity.field_names), found=name, code="unknown_field")
             return None
+        kind = get_field_type(field_.type).value_type_of(field_) if field_ is not None else "integer"
         for values in (trigger.before, trigger.after):
             for value in values or ():
                 if field_ is not None and field_.options and field_.option(str(value)) is None:
                     check.report(trigger.place, f"'{value}' is not an option of {name}",
                                  expected=", ".join(repr(o.value) for o in field_.options), code="unknown_option")
+                elif not _fits(kind, value):
+                    check.report(trigger.place, f"{name} holds {kind} values, so it never changes to {value!r}",
+                                 found=repr(value), code="type")
         return OnChange(name, frozenset(trigger.before) if trigger.before is not None else None,
                         frozenset(trigger.after) if trigger.after is not None else None)
     if isinstance(trigger, ast.TransitionTaken):
@@ -261,6 +268,17 @@ def _trigger(trigger: ast.Trigger, check: _RuleCheck) -> Trigger | None:
                      code="time_zone")
         return None
     return OnSchedule(trigger.days, trigger.clock, zone, trigger.interval)
+
+
+_CONSTANT_TYPES = {"boolean": (bool,), "integer": (int,), "decimal": (int, Decimal), "text": (str,)}
+
+
+def _fits(kind: str, value: Any) -> bool:
+    """Whether a constant of ``changed from/to`` can be a value of a field of expression type ``kind``."""
+    allowed = _CONSTANT_TYPES.get(kind)
+    if allowed is None:
+        return True  # dates and references: not written as constants here
+    return isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
 
 
 def _other_entity(name: ast.Name, check: _RuleCheck) -> None:

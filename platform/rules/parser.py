@@ -6,6 +6,9 @@ caret excerpt, like every other problem of a pack.
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -14,6 +17,7 @@ from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
 
 from xrm.metadata.durations import parse_duration
 from xrm.metadata.problems import PackProblem
@@ -27,8 +31,13 @@ MAX_FILE_LENGTH = 500_000
 TERMINAL_NAMES = {
     **EXPRESSION_TERMINALS, "TITLE": 'a name in double quotes: "West leads round robin"',
     "SIGNED_INT": "a whole number", "CLOCK": "a time of day like 08:00", "STOP": "'stop'",
-    "$END": "the end of the file",
+    "LBRACE": "'{'", "RBRACE": "'}'", "COLON": "':'", "EQUAL": "'='", "$END": "the end of the file",
 }
+#: Keywords that may start an action: a missing 'then' before one of them gets a hint.
+ACTION_WORDS = frozenset({"set", "assign", "notify", "create", "add_to_campaign", "transition", "start_workflow",
+                          "move_to_queue", "raise", "return_to_pool"})
+_WORD_CHAR = re.compile(r"[A-Za-z0-9_]")
+_source: ContextVar[str] = ContextVar("rules_source", default="")
 
 
 class RuleSyntaxError(Exception):
@@ -37,13 +46,49 @@ class RuleSyntaxError(Exception):
         self.problem = problem
 
 
+def _whole_word(token: Token) -> Token:
+    """A keyword glued to more letters (``raisepriority``) is not the keyword."""
+    text = _source.get()
+    end = token.end_pos or 0
+    if end < len(text) and _WORD_CHAR.match(text[end]):
+        word = re.match(r"[A-Za-z0-9_]*", text[token.start_pos or 0:]).group(0)  # type: ignore[union-attr]
+        raise _Invalid(token, f"'{word}' is not a word of the rules language",
+                       hint=f"put a space after '{token.value}'" if word.startswith(token.value) else None)
+    return token
+
+
 @lru_cache(maxsize=1)
 def grammar() -> Lark:
     """The LALR parser of the rules language, built once per process."""
     folder = resources.files("xrm.rules")
     text = folder.joinpath("rules.lark").read_text(encoding="utf-8")
+    probe = Lark(text, parser="lalr", lexer="contextual", import_paths=[str(folder)])
+    keywords = {t.name: _whole_word for t in probe.terminals
+                if isinstance(t.pattern, PatternStr) and t.pattern.value.replace("_", "").isalpha()}
     return Lark(text, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True,
-                import_paths=[str(folder)])
+                import_paths=[str(folder)], lexer_callbacks=keywords)
+
+
+def _without_comments(text: str) -> str:
+    """``#`` comments blanked out (outside quotes), so an expression spanning lines checks like it reads."""
+    out, quoted, index = [], False, 0
+    while index < len(text):
+        char = text[index]
+        if quoted and char == "\\":
+            out.append(text[index:index + 2])
+            index += 2
+            continue
+        if char == "'":
+            quoted = not quoted
+        elif char == "#" and not quoted:
+            end = text.find("\n", index)
+            end = len(text) if end < 0 else end
+            out.append(" " * (end - index))
+            index = end
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def _place(item: Token | Any) -> ast.Place:
@@ -77,7 +122,8 @@ class ToRules(Transformer):
     # -- pieces ----------------------------------------------------------------------------
 
     def condition(self, meta, children) -> ast.Source:
-        return ast.Source(self.source[meta.start_pos:meta.end_pos], ast.Place(meta.line, meta.column))
+        text = self.source[meta.start_pos:meta.end_pos]
+        return ast.Source(_without_comments(text) if "#" in text else text, ast.Place(meta.line, meta.column))
 
     value = condition
 
@@ -148,7 +194,7 @@ class ToRules(Transformer):
                                 calendar, ast.Place(meta.line, meta.column))
 
     def scheduled(self, meta, children) -> ast.Scheduled:
-        return children[0]
+        return replace(children[0], place=ast.Place(meta.line, meta.column))
 
     def daily(self, meta, children) -> ast.Scheduled:
         days, clock, zone = children
@@ -398,8 +444,10 @@ def _syntax_problem(file: str, source: str, exc: UnexpectedInput) -> PackProblem
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
     hint = None
-    if token.type == "NAME" and "THEN" in (exc.accepts or exc.expected):
+    if "THEN" in (exc.accepts or exc.expected) and (token.type == "NAME" or str(token.value) in ACTION_WORDS):
         hint = "a rule needs 'then' before its actions"
+    elif str(token.value).startswith('"') and "STRING" in (exc.accepts or exc.expected):
+        hint = "text goes in single quotes: 'like this'"
     return _problem(file, source, line, column, f"unexpected {token.value!r}",
                     expected=_expected(exc.accepts or exc.expected), found=str(token.value), hint=hint, code="syntax")
 
@@ -407,11 +455,18 @@ def _syntax_problem(file: str, source: str, exc: UnexpectedInput) -> PackProblem
 def parse_rules(path: str, text: str) -> ast.RuleFileSyntax:
     """Parse one rule file; raises ``RuleSyntaxError`` carrying the first syntax problem."""
     if len(text) > MAX_FILE_LENGTH:
-        raise RuleSyntaxError(_problem(path, text, 1, 1, f"the file is longer than {MAX_FILE_LENGTH} characters"))
+        raise RuleSyntaxError(_problem(path, text, 1, 1, f"the file is longer than {MAX_FILE_LENGTH} characters",
+                                       code="syntax"))
+    marker = _source.set(text)
     try:
         tree = grammar().parse(text)
     except UnexpectedInput as exc:
         raise RuleSyntaxError(_syntax_problem(path, text, exc)) from None
+    except _Invalid as inner:
+        raise RuleSyntaxError(_problem(path, text, inner.token.line, inner.token.column, inner.message,
+                                       found=str(inner.token.value), hint=inner.hint, code="syntax")) from None
+    finally:
+        _source.reset(marker)
     try:
         items = ToRules(text).transform(tree)
     except VisitError as exc:

@@ -170,8 +170,15 @@ class RuleSet:
 EMPTY = RuleSet()
 
 
+def _literal(value: Any) -> str:
+    """A value as the rules language writes it: 'text', true, 12."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _values(values: frozenset[Any] | Sequence[Any]) -> str:
-    shown = [repr(v) for v in sorted(values, key=repr)]
+    shown = [_literal(v) for v in sorted(values, key=repr)]
     return shown[0] if len(shown) == 1 else "(" + ", ".join(shown) + ")"
 
 

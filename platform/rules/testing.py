@@ -23,7 +23,6 @@ from xrm.db import make_engine
 from xrm.metadata.installer import install_pack
 from xrm.metadata.loader import read_pack
 from xrm.metadata.model import Pack
-from xrm.metadata.validation import validate_pack
 from xrm.migrate import upgrade
 from xrm.rules import ast
 from xrm.rules.dry_run import DryRun, DryRunResult, dry_run

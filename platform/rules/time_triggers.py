@@ -105,7 +105,7 @@ def _runs_on(days: str, day: date) -> bool:
 def ensure_schedules(connection: Connection, rules: tuple[CompiledRule, ...], now: datetime) -> None:
     """Give every scheduled rule a pending timer for its next run (one row per occurrence: ``key@instant``)."""
     for rule in rules:
-        for index, schedule in enumerate(rule.schedules):
+        for index in range(len(rule.schedules)):
             prefix = f"{rule.key}#{index}@"
             waiting = connection.execute(select(timers.c.id).where(
                 timers.c.kind == RULE_SCHEDULE, timers.c.status == "pending", timers.c.key.like(prefix + "%"))).first()

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from xrm.context import Actor, Context
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity, Transition, Workflow
+from xrm.rules.engine import Pending, RulesEngine
 from xrm.runtime.audit import changed_fields, record_change
 from xrm.runtime.org_records import OrgChecks
 from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
@@ -33,7 +34,6 @@ from xrm.runtime.record_input import STATE_SETTING_SOURCES, coerce_input, count_
 from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
 from xrm.runtime.record_model import RecordModel
 from xrm.runtime.record_references import check_restrict, missing_references
-from xrm.rules.engine import Pending, RulesEngine
 
 Record = dict[str, Any]
 #: Changes made by the platform itself while carrying out a delete (cascades, clearing references).

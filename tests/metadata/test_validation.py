@@ -143,7 +143,7 @@ def test_rule_files_declared_in_manifest_must_exist(tmp_path: Path) -> None:
     edit_json(tiny / "pack.json", lambda d: d.update(rules=["rules/*.rules"]))
     assert ("pack.json", "$.rules[0]", "no rule file matches 'rules/*.rules'") in problems_of(tiny)
     (tiny / "rules").mkdir()
-    (tiny / "rules" / "assign.rules").write_text("# rules come with the rules engine\n")
+    (tiny / "rules" / "assign.rules").write_text("-- no rules yet\n")
     report = validate_pack(tiny)
     assert report.ok and report.pack.rule_files[0].path == "rules/assign.rules"
 
@@ -241,6 +241,6 @@ def test_two_packs_may_ship_rule_files_of_the_same_name(sqlite_url: str, tmp_pat
         pack = tmp_path / name
         (pack / "rules").mkdir(parents=True)
         (pack / "pack.json").write_text(json.dumps({"name": name, "version": "1.0", "label": name}))
-        (pack / "rules" / "main.rules").write_text("# rules\n")
+        (pack / "rules" / "main.rules").write_text("-- rules\n")
         install_pack(engine, pack, Context(actor=Actor.system("t"), source="cli"))
     engine.dispose()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 from starlette.testclient import TestClient
 
 from tests.conftest import PACKS_DIR
@@ -23,6 +23,7 @@ from xrm.bootstrap import bundled_pack_dirs, prepare_database
 from xrm.context import Actor, Context, utc_now
 from xrm.db import make_engine
 from xrm.runtime.users import actor_for_user, add_team, add_user, create_token
+from xrm.system_tables import org_tables
 
 #: user name → (roles, is_admin)
 CAST: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -37,6 +38,8 @@ CAST: dict[str, tuple[tuple[str, ...], bool]] = {
 }
 #: rep1 and rep3 share a team; rep2 works alone.
 TEAMS = {"west": ("rep1", "rep3")}
+#: The agent works the service pack's support queue, where the pack's rules put new cases.
+QUEUES = {"support": ("agent",)}
 PASSWORD = "correct horse battery staple"
 
 
@@ -56,6 +59,12 @@ def _populate(engine: Engine) -> Seed:
             tokens[name] = create_token(connection, ids[name], "tests", now=utc_now())
         for team, members in TEAMS.items():
             add_team(connection, team, members=[ids[m] for m in members])
+        queues, queue_members = org_tables["queue"], org_tables["queue_member"]
+        for queue, members in QUEUES.items():
+            queue_id = connection.execute(select(queues.c.id).where(queues.c.name == queue)).scalar_one()
+            connection.execute(insert(queue_members), [
+                {"queue": queue_id, "user": ids[m], "version": 1, "created_at": utc_now(), "updated_at": utc_now()}
+                for m in members])
     return Seed(ids, tokens)
 
 

@@ -37,6 +37,9 @@ class UserPath:
 def user_path(text: str, place: ast.Place, check: ActionCheck) -> UserPath | None:
     """Check ``text`` names a user of the rule's record; report and return None when not."""
     parts = text.split(".")
+    whole = _user_expression(text, check)
+    if whole is not None:  # territory.manager: a lookup's user field called manager
+        return UserPath(text, whole, False)
     manager = len(parts) > 1 and parts[-1] == "manager"
     base = ".".join(parts[:-1]) if manager else text
     if base == OWNER:
@@ -49,3 +52,14 @@ def user_path(text: str, place: ast.Place, check: ActionCheck) -> UserPath | Non
                      "a lookup's user field (territory.manager)", found=expression.type, code="not_a_user")
         return None
     return UserPath(text, expression, manager)
+
+
+def _user_expression(text: str, check: ActionCheck) -> CheckedExpression | None:
+    """``text`` as a user-typed path of the rule's record, if it is one (nothing is reported)."""
+    from xrm.rules.expr import ExpressionError, check_expression
+
+    try:
+        expression = check_expression(text, check.entity, check.catalog.entities, rule_context=True)
+    except ExpressionError:
+        return None
+    return expression if expression.type in ("user", "ref:user") else None

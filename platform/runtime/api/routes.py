@@ -8,12 +8,12 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from xrm.runtime.api.approval_routes import approval_routes
-from xrm.runtime.api.rules_routes import rules_routes
 from xrm.runtime.api.calls import Call, api_endpoint, json_response
 from xrm.runtime.api.meta_routes import meta_routes
 from xrm.runtime.api.openapi import openapi_document
 from xrm.runtime.api.problems import problem_response
 from xrm.runtime.api.record_routes import record_routes, workflow_routes
+from xrm.runtime.api.rules_routes import rules_routes
 
 
 def openapi_json(call: Call) -> Response:

@@ -111,7 +111,7 @@ def test_a_new_team_mate_widens_the_team_scope_at_once(api: Api, installed: Inst
 
 
 def test_cases_point_at_the_platform_queue(api: Api) -> None:
-    queue = api.post("/api/queue", json={"name": "support", "label": "Support"}).json()
+    queue = api.post("/api/queue", json={"name": "printers", "label": "Printers"}).json()
     case = api.post("/api/case", json={"subject": "Printer on fire", "queue": queue["id"]})
     assert case.status_code == 201, case.text
     assert api.get(f"/api/queue/{queue['id']}/related/case/queue").json()["total"] == 1
