@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("expressions", "api", "scheduler")
+BENCHMARKS = ("expressions", "api", "scheduler", "rules")
 
 
 def main(argv: list[str]) -> None:

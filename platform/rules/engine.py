@@ -147,7 +147,7 @@ class RulesEngine:
             return
         for rule in ruleset.timed(entity.name):
             applies = self._condition(connection, context, rule, record, None, entity)[0]
-            time_triggers.sync(connection, rule, record, applies, context.now)
+            time_triggers.sync(connection, rule, record, applies, context.now, new=change.action == "create")
 
     # -- time and schedules ------------------------------------------------------------------
 

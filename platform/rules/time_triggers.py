@@ -55,15 +55,18 @@ def timer_key(rule: CompiledRule, index: int, entity: str, record_id: int) -> st
     return f"{rule.key}#{index}:{entity}:{record_id}"
 
 
-def sync(connection: Connection, rule: CompiledRule, record: Mapping[str, Any], applies: bool, now: datetime) -> None:
-    """Schedule, move or cancel ``rule``'s timers for ``record``; ``applies``: its condition holds now."""
+def sync(connection: Connection, rule: CompiledRule, record: Mapping[str, Any], applies: bool, now: datetime, *,
+         new: bool = False) -> None:
+    """Schedule, move or cancel ``rule``'s timers for ``record``; ``applies``: its condition holds now;
+    ``new``: the record was just created, so it has no timers yet."""
     for index, trigger in enumerate(rule.time_triggers):
         key = timer_key(rule, index, rule.entity, record["id"])
         due = due_at(connection, trigger, record) if applies else None
         if due is None:
-            timer_rows.cancel(connection, kind=RULE_TIMER, key=key)
+            if not new:
+                timer_rows.cancel(connection, kind=RULE_TIMER, key=key)
             continue
-        existing = connection.execute(select(timers.c.due_at, timers.c.status).where(
+        existing = None if new else connection.execute(select(timers.c.due_at, timers.c.status).where(
             timers.c.kind == RULE_TIMER, timers.c.key == key)).first()
         if existing is not None and existing.due_at == due and existing.status in ("pending", "fired"):
             continue  # unchanged: a timer that fired for this instant does not fire again

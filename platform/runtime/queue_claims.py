@@ -14,7 +14,7 @@ from xrm.context import Context
 from xrm.runtime.record_errors import Conflict, Forbidden, NotFound
 from xrm.runtime.record_logic import FieldError
 from xrm.runtime.records import RecordService
-from xrm.system_tables import org_tables, users
+from xrm.system_tables import org_tables, pool_protections, users
 
 
 def claim(service: RecordService, connection: Connection, context: Context, entity: str, record_id: int) -> dict[str, Any]:
@@ -38,6 +38,13 @@ def claim(service: RecordService, connection: Connection, context: Context, enti
                                                           members.c.user == context.actor.user_id)).first()
     if member is None and not context.actor.is_admin:
         raise Forbidden(f"only members of the queue '{queue}' may claim its records")
+    protected = connection.execute(select(pool_protections.c.until).where(
+        pool_protections.c.entity == entity, pool_protections.c.record_id == record_id,
+        pool_protections.c.user_id == context.actor.user_id, pool_protections.c.until > context.now)).scalar()
+    if protected is not None:
+        detail = (f"this {label} went back to the pool from you; you may claim it again from "
+                  f"{protected:%Y-%m-%d %H:%M} UTC")
+        raise Forbidden(detail, [FieldError("owner_id", detail, "pool_protection")])
     return service.update(connection, context, entity, record_id, {"owner_id": context.actor.user_id,
                                                                    "owner_queue_id": None},
                           note=f"claimed from the queue '{queue}'")
