@@ -24,7 +24,7 @@ def _instant(text: str | None) -> datetime | None:
 
 @click.group()
 def scheduler() -> None:
-    """Fire durable timers (approval expiry; later the rules' time triggers)."""
+    """Fire durable timers: time rules, scheduled rules, approval expiry."""
 
 
 @scheduler.command("tick")
