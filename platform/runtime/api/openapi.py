@@ -189,6 +189,15 @@ def entity_paths(entity: Entity, catalog: Catalog) -> dict[str, Any]:
                     "responses": {"200": _json({"$ref": "#/components/schemas/Timeline"}, "Audit entries"),
                                   **_errors("401", "403", "404")}},
         },
+        f"{item}/trace": {
+            "parameters": [ID_PARAMETER],
+            "get": {"operationId": f"trace{name}", "summary": "The rules' decisions on the record, oldest first",
+                    "tags": [entity.label],
+                    "parameters": [{"name": "fired", "in": "query", "schema": {"type": "boolean"},
+                                    "description": "Only the rules that fired"}],
+                    "responses": {"200": _json({"$ref": "#/components/schemas/Trace"}, "Decisions"),
+                                  **_errors("401", "403", "404")}},
+        },
         f"{item}/claim": {
             "parameters": [ID_PARAMETER],
             "post": {"operationId": f"claim{name}", "summary": "Take the record from a queue the caller is a member of",
@@ -252,6 +261,11 @@ def _workflow_paths(entity: Entity, name: str, item: str) -> dict[str, Any]:
 
 
 SHARED_SCHEMAS: dict[str, Any] = {
+    "Trace": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+        "rule": {"type": "string"}, "pack": {"type": "string"}, "trigger": {"type": "string"},
+        "fired": {"type": "boolean"}, "reason": {"type": ["string", "null"]}, "seen": {"type": "object"},
+        "actions": {"type": "array", "items": {"type": "object"}}, "summary": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"}}}}}},
     "Problem": {
         "type": "object", "required": ["type", "title", "status", "detail", "errors"],
         "properties": {
@@ -319,6 +333,37 @@ META_PATHS: dict[str, Any] = {
 }
 
 
+_RULES_TEXT = {"type": "string", "description": "The text of a rule file"}
+RULES_PATHS: dict[str, Any] = {
+    "/api/rules/check": {"post": {
+        "operationId": "checkRules", "summary": "Check rule text against the installed metadata", "tags": ["Rules"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["rules"],
+            "properties": {"rules": _RULES_TEXT, "path": {"type": "string"}}}}}},
+        "responses": {"200": _json({"type": "object", "properties": {
+            "ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}},
+            "rules": {"type": "array", "items": {"type": "object"}}, "tests": {"type": "integer"}}},
+            "Problems (each with line and column) and the rules that checked clean"),
+            **_errors("400", "401", "403", "413", "415", "422")}}},
+    "/api/rules/dry-run": {"post": {
+        "operationId": "dryRunRules", "summary": "Which rules would fire for a sample record and event; nothing is written",
+        "tags": ["Rules"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["entity"],
+            "properties": {
+                "entity": {"type": "string"}, "record": {"type": "object"}, "changes": {"type": "object"},
+                "event": {"enum": ["created", "updated", "deleted", "transition"]},
+                "transition": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                "wait_until": {"type": "string", "format": "date-time"}, "rules": _RULES_TEXT, "path": {"type": "string"},
+            }}}}},
+        "responses": {"200": _json({"type": "object", "properties": {
+            "decisions": {"type": "array", "items": {"type": "object"}}, "record": {"type": ["object", "null"]},
+            "timers": {"type": "array", "items": {"type": "object"}}, "error": {"type": ["object", "null"]}}},
+            "The decisions, the record after, the timers left, or the error that refused the change"),
+            **_errors("400", "401", "403", "413", "415", "422")}}},
+}
+
+
 def openapi_document(catalog: Catalog, *, server_url: str | None = None) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document for ``catalog``."""
     schemas: dict[str, Any] = dict(SHARED_SCHEMAS)
@@ -328,6 +373,7 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None) -> dict
         schemas.update(entity_schemas(entity, workflow_fields))
         paths.update(entity_paths(entity, catalog))
     packs = ", ".join(f"{p.name} {p.version}" for p in catalog.packs.values()) or "no packs"
+    paths.update(RULES_PATHS)
     for verb in ("approve", "reject"):
         paths[f"/api/approvals/{{id}}/{verb}"] = {"post": {
             "operationId": f"{verb}Approval", "summary": f"{verb.title()} an approval request", "tags": ["Approvals"],

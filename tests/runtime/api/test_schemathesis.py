@@ -43,7 +43,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 ENTITIES = ("lead", "account", "case")
 OPERATIONS = [("GET", "/api/{entity}"), ("POST", "/api/{entity}"), ("GET", "/api/{entity}/{{id}}"),
               ("PATCH", "/api/{entity}/{{id}}"), ("DELETE", "/api/{entity}/{{id}}"),
-              ("GET", "/api/{entity}/{{id}}/timeline")]
+              ("GET", "/api/{entity}/{{id}}/timeline"), ("GET", "/api/{entity}/{{id}}/trace")]
 #: A few valid records per entity, created before the run.
 SEED_RECORDS = {
     "lead": [{"last_name": f"Doe {n}", "company": "ACME", "email": f"doe{n}@example.com"} for n in range(1, 4)],
@@ -94,8 +94,13 @@ def target(sqlite_template: tuple[Path, Seed], tmp_path: Path) -> Iterator[Targe
     engine.dispose()
 
 
+#: Operations that are not per entity.
+GLOBAL_OPERATIONS = [("POST", "/api/rules/check"), ("POST", "/api/rules/dry-run")]
+
+
 @pytest.mark.parametrize(("method", "path"), [(method, path.format(entity=entity))
-                                              for entity in ENTITIES for method, path in OPERATIONS])
+                                              for entity in ENTITIES for method, path in OPERATIONS]
+                         + GLOBAL_OPERATIONS)
 def test_operation_conforms_to_the_document(target: Target, method: str, path: str) -> None:
     operation = target.schema[path][method]
     cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
