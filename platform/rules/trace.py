@@ -104,4 +104,6 @@ def _shown(value: Any) -> str:
         return "empty"
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
     return str(value)

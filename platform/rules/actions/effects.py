@@ -171,8 +171,16 @@ def _create(node: ast.CreateRecord, check: ActionCheck) -> CreateRecord | None:
         if not isinstance(field, Field):
             ok = False
             continue
-        expression = check.expression(assignment.value, expected=get_field_type(field.type).value_type_of(field))
+        wanted = get_field_type(field.type).value_type_of(field)
+        linking = wanted.startswith("ref:")  # a lookup takes a reference or an id, e.g. `lead = id`
+        expression = check.expression(assignment.value, expected=None if linking else wanted)
         if expression is None:
+            ok = False
+            continue
+        if linking and expression.type not in (wanted, "integer", "null"):
+            check.report(assignment.value.place, f"{target.name}.{field.name} points to {wanted[4:]} records",
+                         expected=f"a lookup to {wanted[4:]} or a record id, such as id", found=expression.type,
+                         code="expression")
             ok = False
             continue
         assignments.append((field.name, expression))

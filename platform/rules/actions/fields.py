@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from xrm.metadata.fieldtypes import get_field_type
@@ -19,6 +20,8 @@ def shown(value: Any) -> str:
         return "empty"
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
