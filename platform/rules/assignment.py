@@ -137,13 +137,17 @@ def _members(connection: Connection, pick: Pick, group_id: int) -> Sequence[Mapp
 
 
 def _caps(connection: Connection, pick: Pick, ids: list[int]) -> dict[int, int]:
-    """Each user's effective cap (only users who have one)."""
+    """Each user's effective cap (only users who have one): the rule's, their own, and a queue's per member."""
     capacity = org_tables["user_capacity"]
     own = dict(connection.execute(select(capacity.c.user, capacity.c.max_open).where(
         capacity.c.user.in_(ids), capacity.c.entity == pick.entity)).all())
+    per_member = None
+    if pick.group == "queue":
+        queues = org_tables["queue"]
+        per_member = connection.execute(select(queues.c.max_open_per_member).where(queues.c.name == pick.name)).scalar()
     caps = {}
     for user_id in ids:
-        limits = [c for c in (pick.cap, own.get(user_id)) if c is not None]
+        limits = [c for c in (pick.cap, own.get(user_id), per_member) if c is not None]
         if limits:
             caps[user_id] = min(limits)
     return caps
@@ -235,7 +239,10 @@ def _fallback(connection: Connection, pick: Pick, skipped: tuple[Skipped, ...], 
     if pick.fallback_queue is None:
         return Assignment(None, None, None, None, skipped, reason)
     queues = org_tables["queue"]
-    row = connection.execute(select(queues.c.id, queues.c.label).where(queues.c.name == pick.fallback_queue)).first()
+    row = connection.execute(select(queues.c.id, queues.c.label, queues.c.active)
+                             .where(queues.c.name == pick.fallback_queue)).first()
     if row is None:
         return Assignment(None, None, None, None, skipped, f"{reason}, and there is no queue named '{pick.fallback_queue}'")
+    if row.active is False:
+        return Assignment(None, None, None, None, skipped, f"{reason}, and the queue '{row.label}' is inactive")
     return Assignment(None, None, row.id, row.label, skipped, reason)

@@ -419,3 +419,28 @@ def test_concurrent_picks_never_pass_a_cap(postgres: Installed) -> None:
     results = run_concurrently(postgres, model, request, threads=6, each=4)
     assert Counter(r.user_id for r in results) == {a: 5, b: 5, c: 5, None: 9}
     assert all(r.queue_name == "Spill" for r in results if r.user_id is None)
+
+
+# -- the queue's own settings ----------------------------------------------------------------------
+
+
+def test_a_queues_cap_per_member_applies_to_picks_from_it(installed: Installed, model: RecordModel) -> None:
+    a, b = add_users(installed, "ann", "bob")
+    queue_id = add_queue(installed, "spill", "Spill", [a, b])
+    with installed.engine.begin() as connection:
+        connection.execute(update(org_tables["queue"]).where(org_tables["queue"].c.id == queue_id)
+                           .values(max_open_per_member=2))
+    add_leads(installed, model, a, 2)
+    result = pick(installed, model, Pick("round_robin", "queue", "spill", "lead"))
+    assert result.user_id == b
+    assert [(s.name, s.reason) for s in result.skipped] == [("Ann", "at their cap (2 open)")]
+
+
+def test_an_inactive_fallback_queue_is_not_used(installed: Installed, model: RecordModel) -> None:
+    add_team_of(installed, "squad", [])
+    queue_id = add_queue(installed, "spill", "Spill")
+    with installed.engine.begin() as connection:
+        connection.execute(update(org_tables["queue"]).where(org_tables["queue"].c.id == queue_id).values(active=False))
+    result = pick(installed, model, rr("squad", fallback_queue="spill"))
+    assert (result.user_id, result.queue_id) == (None, None)
+    assert result.reason == "team 'squad' has no members, and the queue 'Spill' is inactive"
