@@ -76,15 +76,42 @@ def write_decisions(connection: Connection, context: Context, entity: str, recor
     ])
 
 
-def trace_of(connection: Connection, entity: str, record_id: int, *, fired_only: bool = False) -> list[dict[str, Any]]:
-    """The record's decisions, oldest first."""
+def trace_of(connection: Connection, entity: str, record_id: int, *, fired_only: bool = False,
+             hidden: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The record's decisions, oldest first; values of ``hidden`` fields (the reader may not see them) left out."""
     statement = select(rule_trace).where(rule_trace.c.entity == entity, rule_trace.c.record_id == record_id)
     if fired_only:
         statement = statement.where(rule_trace.c.fired.is_(True))
     rows = connection.execute(statement.order_by(rule_trace.c.id)).mappings()
-    return [{"id": r["id"], "rule": r["rule"], "pack": r["pack"], "trigger": r["trigger"], "fired": r["fired"],
-             "reason": r["reason"], "seen": r["seen"], "actions": r["actions"], "summary": r["summary"],
-             "depth": r["depth"], "actor": r["actor"], "at": r["at"].isoformat()} for r in rows]
+    decisions = [{"id": r["id"], "rule": r["rule"], "pack": r["pack"], "trigger": r["trigger"], "fired": r["fired"],
+                  "reason": r["reason"], "seen": r["seen"], "actions": r["actions"], "summary": r["summary"],
+                  "depth": r["depth"], "actor": r["actor"], "at": r["at"].isoformat()} for r in rows]
+    return [_redacted(d, hidden) for d in decisions] if hidden else decisions
+
+
+def _mentions(decision: Mapping[str, Any]) -> set[str]:
+    """The fields of the record whose values a decision shows."""
+    fields = {path.split(".")[0] for path in decision["seen"]}
+    for action in decision["actions"]:
+        detail = action.get("detail") or {}
+        fields.update((detail.get("values") or {}).keys())
+        if "field" in detail:
+            fields.add(detail["field"])
+    return fields
+
+
+def _redacted(decision: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """The decision without the values of hidden fields: a reader learns that a rule acted, not what it saw."""
+    if not _mentions(decision) & hidden:
+        return decision
+    seen = {path: value for path, value in decision["seen"].items() if path.split(".")[0] not in hidden}
+    actions = [{"action": a["action"], "done": a["done"], "summary": f"{a['action']} (details hidden from you)",
+                "detail": {}} if {*(a.get("detail") or {}).get("values", {}), (a.get("detail") or {}).get("field")}
+               & hidden else a for a in decision["actions"]]
+    verb = "fired" if decision["fired"] else "did not fire"
+    summary = f"rule \"{decision['rule']}\" {verb} on {decision['trigger']} (some of its values are hidden from you)"
+    return {**decision, "seen": seen, "actions": actions, "summary": summary,
+            "reason": None if decision["reason"] else decision["reason"]}
 
 
 def _json(value: Any) -> Any:

@@ -19,23 +19,39 @@ from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import WriteHook
 from xrm.runtime.secret_key import secret_key
 from xrm.ui import auth_pages, pages
+from xrm.ui.list_pages import list_page
+from xrm.ui.notification_pages import notifications_page
+from xrm.ui.page_calls import page_endpoint
+from xrm.ui.record_pages import record_page
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "xrm_session"
+#: htmx as ``npm ci`` installs it from package.json (never copied into the repository).
+HTMX_DIST = HERE.parent.parent / "node_modules" / "htmx.org" / "dist"
+HTMX_PATH = "/static/vendor/htmx"
 
 
-def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = ()) -> Starlette:
+def _htmx_url(folder: Path) -> str | None:
+    """Where pages load htmx from, or None when it is not installed (pages work without it)."""
+    return f"{HTMX_PATH}/htmx.min.js" if (folder / "htmx.min.js").is_file() else None
+
+
+def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_dist: Path = HTMX_DIST) -> Starlette:
     """The Starlette app serving the installed packs of the database behind ``engine`` (migrated already)."""
     templates = Jinja2Templates(directory=HERE / "templates")
     assert templates.env.autoescape, "templates must autoescape"
     app = Starlette(
         routes=[
             api_mount(),
-            Route("/", pages.home, name="home"),
+            Route("/", page_endpoint(pages.home), name="home"),
             Route("/login", auth_pages.login_form, methods=["GET"], name="login"),
             Route("/login", auth_pages.login, methods=["POST"]),
             Route("/logout", auth_pages.logout, methods=["POST"], name="logout"),
-            Route("/entities/{entity}", pages.entity_detail, name="entity"),
+            Route("/notifications", page_endpoint(notifications_page), name="notifications"),
+            Route("/entities/{entity}", page_endpoint(pages.entity_detail), name="entity"),
+            Route("/app/{entity}", page_endpoint(list_page), name="list"),
+            Route("/app/{entity}/{id:int}", page_endpoint(record_page), name="record"),
+            Mount(HTMX_PATH, StaticFiles(directory=htmx_dist, check_dir=False), name="htmx"),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         middleware=[Middleware(SessionMiddleware, secret_key=secret_key(engine), session_cookie=SESSION_COOKIE,
@@ -46,4 +62,5 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = ()) -> Star
     app.state.catalog = CatalogCache(engine)
     app.state.templates = templates
     app.state.write_hooks = tuple(write_hooks)
+    app.state.htmx_url = _htmx_url(htmx_dist)
     return app

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from xrm.runtime.users import check_password
 
@@ -62,7 +62,9 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Sign out: a POST carrying the session's CSRF token, so another site cannot sign people out."""
     form = await request.form()
-    if secrets.compare_digest(str(form.get("csrf_token", "")), request.session.get("csrf", "") or "-"):
-        request.session.clear()
+    if not secrets.compare_digest(str(form.get("csrf_token", "")), request.session.get("csrf", "") or "-"):
+        return PlainTextResponse("The sign-out form expired. Go back, reload the page and sign out again.", 400)
+    request.session.clear()
     return RedirectResponse("/login", status_code=303)

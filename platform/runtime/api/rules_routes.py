@@ -13,7 +13,7 @@ from xrm.rules.checker import RulesReport, check_rules, org_names
 from xrm.rules.dry_run import DryRun, dry_run_in
 from xrm.rules.trace import trace_of
 from xrm.runtime.api.calls import Call, api_endpoint, json_response
-from xrm.runtime.record_errors import Invalid
+from xrm.runtime.record_errors import Forbidden, Invalid
 from xrm.runtime.record_logic import FieldError
 
 MAX_RULES_TEXT = 500_000
@@ -25,7 +25,10 @@ def record_trace(call: Call) -> Response:
     entity, record_id = call.param("entity"), call.request.path_params["id"]
     call.service.get(call.connection, call.context, entity, record_id)  # 404 unless the caller may read it
     fired_only = call.request.query_params.get("fired", "").lower() in ("1", "true", "yes")
-    return json_response({"items": trace_of(call.connection, entity, record_id, fired_only=fired_only)})
+    access = call.service.access(call.context.actor, entity)
+    hidden = frozenset(f for f in call.model.entity(entity).field_names if not access.can_read_field(f))
+    return json_response({"items": trace_of(call.connection, entity, record_id, fired_only=fired_only,
+                                            hidden=hidden)})
 
 
 def _object(call: Call) -> dict[str, Any]:
@@ -81,11 +84,13 @@ def _instant(body: dict[str, Any], name: str) -> datetime | None:
 def dry_run(call: Call) -> Response:
     """Which rules would fire for a sample record and an event at a time, why, and what they would change.
 
-    Nothing is written.  Body: ``entity``, ``record`` (field values), ``event``
+    Nothing is written; administrators only.  Body: ``entity``, ``record`` (field values), ``event``
     (created, updated, deleted, transition), ``changes`` (for updated and a
     transition's values), ``transition``, ``at``, ``wait_until`` (fire the time
     rules due by then) and ``rules`` (rule text to try instead of the installed rules).
     """
+    if not call.context.actor.is_admin:  # rules read any record (lookups, assignment): so does a dry run
+        raise Forbidden("dry runs are for administrators: rules see every record, whoever triggers them")
     body = _object(call)
     entity = body.get("entity")
     if not isinstance(entity, str) or entity not in call.model.catalog.entities:
