@@ -79,7 +79,8 @@ def rules_check(ctx: click.Context, paths: tuple[Path, ...]) -> None:
                                   _catalog_with_dependencies(ctx, path).with_pack(report.pack))
             _summary(f"pack {report.pack.name}", checked.ruleset, checked.syntax, errors, len(problems))
         else:
-            console.print(f"[red]{escape(str(path))}: {len(errors)} error{'s' if len(errors) != 1 else ''}[/red]")
+            console.print(f"[red]{escape(str(path))}: {len(errors)} error{'s' if len(errors) != 1 else ''}[/red]",
+                          soft_wrap=True)
     if failed:
         sys.exit(1)
 
@@ -89,7 +90,7 @@ def _summary(what: str, ruleset, syntax, errors, problems: int) -> None:  # noqa
     colour = "red" if errors else "green"
     warnings = problems - len(errors)
     console.print(f"[{colour}]{escape(what)}: {len(ruleset.rules)} rules, {tests} tests, {len(errors)} errors, "
-                  f"{warnings} warnings[/{colour}]")
+                  f"{warnings} warnings[/{colour}]", soft_wrap=True)
 
 
 @rules.command("test")
@@ -97,9 +98,15 @@ def _summary(what: str, ruleset, syntax, errors, problems: int) -> None:  # noqa
 @click.option("--verbose", "-v", is_flag=True, help="Show every rule decision of each test.")
 def rules_test(path: Path, verbose: bool) -> None:
     """Run the rule tests of the pack at PATH in a scratch database (its dependencies are found beside it)."""
+    from xrm.cli import _print_problems
+    from xrm.metadata.problems import PackInvalid
     from xrm.rules.testing import run_pack_tests
 
-    outcomes = run_pack_tests(path)
+    try:
+        outcomes = run_pack_tests(path)
+    except PackInvalid as invalid:  # the pack (or one it needs) does not install: say where, like pack install
+        _print_problems(invalid.problems)
+        raise click.ClickException(f"{invalid}; its rule tests cannot run") from None
     for outcome in outcomes:
         mark = "[green]PASS[/green]" if outcome.passed else "[red]FAIL[/red]"
         console.print(f"{mark} {escape(outcome.file)}:{outcome.line} {escape(outcome.name)}", soft_wrap=True)

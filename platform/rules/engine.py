@@ -53,9 +53,11 @@ class RuleFailed(RecordError):
 class Pending:
     """What the record phase leaves for after the write: effects to run and decisions to store."""
 
-    effects: list[tuple[CompiledRule, RuleAction, Decision]] = field(default_factory=list)
+    effects: list[tuple[CompiledRule, RuleAction, Decision, Mapping[str, Any] | None]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     changed: dict[str, Any] = field(default_factory=dict)
+    #: what record actions noted beside the fields (``last_owner_id``), for the effects after the write
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def rule_context(context: Context, rule: CompiledRule, entity: str, record_id: int | None) -> Context:
@@ -108,15 +110,16 @@ class RulesEngine:
                 fired.append(rule.name)
                 for action in rule.actions:
                     if action.phase == "effect":
-                        pending.effects.append((rule, action, decision))
+                        pending.effects.append((rule, action, decision, previous))
                     elif change.action != "delete":
                         run = ActionRun(self.service, connection, rule_context(context, rule, entity.name,
                                                                                 record.get("id")),
-                                        rule.name, entity, ruleset, record.get("id"))
+                                        rule.name, entity, ruleset, record.get("id"), previous)
                         decision.outcomes.append(_run(rule, action, run, record))
                 if rule.stop:
                     break
             rounds.append(fired)
+            pending.notes.update({k: v for k, v in record.items() if not _is_column(entity, k)})
             moved = {name for name in set(record) | set(start)
                      if record.get(name) != start.get(name) and _is_column(entity, name)}
             if not moved:
@@ -135,10 +138,11 @@ class RulesEngine:
             return
         entity = self.service.model.entity(change.entity)
         record = dict(change.after if change.after is not None else change.before or {})
+        record.update(pending.notes if pending else {})
         record_id = change.record_id
-        for rule, action, decision in (pending.effects if pending else ()):
+        for rule, action, decision, previous in (pending.effects if pending else ()):
             run = ActionRun(self.service, connection, rule_context(context, rule, entity.name, record_id), rule.name,
-                            entity, ruleset, record_id)
+                            entity, ruleset, record_id, previous)
             decision.outcomes.append(_run(rule, action, run, record))
         if pending and pending.decisions:
             write_decisions(connection, context, entity.name, record_id, pending.decisions)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from xrm.rules.engine import RulesEngine
 from xrm.rules.ruleset import OnSchedule
-from xrm.rules.time_triggers import RULE_SCHEDULE, RULE_TIMER, due_at, schedule_next, timer_key
-from xrm.rules.timers import TimerCall, schedule, timer_handler
+from xrm.rules.time_triggers import RULE_SCHEDULE, RULE_TIMER, due_at, schedule_next
+from xrm.rules.timers import Postpone, TimerCall, timer_handler
 from xrm.runtime.record_errors import NotFound
 
 #: Records one run of a scheduled rule works through (the next run takes the rest).
@@ -28,10 +28,8 @@ def rule_came_due(call: TimerCall) -> None:
     due = due_at(call.connection, trigger, record)
     if due is None:
         return
-    if due > call.context.now:  # the record moved on and the timer with it (a race with the write): wait
-        key = timer_key(rule, call.payload["trigger"], rule.entity, record["id"])
-        schedule(call.connection, kind=RULE_TIMER, key=key, due_at=due, payload=call.payload, now=call.context.now)
-        return
+    if due > call.context.now:  # the anchor or the calendar moved since the timer was set: wait
+        raise Postpone(due)
     engine.fire(call.connection, call.context, rule, trigger, record["id"])
 
 

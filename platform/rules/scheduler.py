@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from xrm.context import Actor, Context, utc_now
 from xrm.rules.engine import RulesEngine
 from xrm.rules.time_triggers import ensure_schedules
-from xrm.rules.timers import TimerCall, handler_for, mark
+from xrm.rules.timers import Postpone, TimerCall, handler_for, mark
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import RecordService
 from xrm.system_tables import timers
@@ -81,6 +81,9 @@ def _fire(connection: Any, context: Context, service: RecordService, row: dict[s
     try:
         with connection.begin_nested():
             handler_for(row["kind"])(TimerCall(connection, context, service, row["payload"]))
+    except Postpone as postponed:
+        mark(connection, row["id"], due_at=postponed.due_at)
+        return "postponed"
     except Exception as error:  # noqa: BLE001 - any failure of a handler is recorded on its timer
         message = f"{type(error).__name__}: {error}"
         if attempts >= MAX_ATTEMPTS:

@@ -27,7 +27,7 @@ from xrm.migrate import upgrade
 from xrm.rules import ast
 from xrm.rules.dry_run import DryRun, DryRunResult, dry_run
 from xrm.rules.expr import ExpressionError, check_expression
-from xrm.rules.parser import RuleSyntaxError, parse_rules
+from xrm.rules.parser import parse_rules
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.users import add_user
 from xrm.system_tables import org_tables
@@ -98,11 +98,7 @@ def _staff(engine: Engine, pack: Pack) -> None:
 
 
 def _run_file(engine: Engine, pack: Pack, rule_file: Any) -> Iterable[TestOutcome]:
-    try:
-        syntax = parse_rules(rule_file.path, rule_file.text)
-    except RuleSyntaxError as error:
-        yield TestOutcome("(file does not parse)", rule_file.path, error.problem.line or 1, (str(error.problem),))
-        return
+    syntax = parse_rules(rule_file.path, rule_file.text)  # it installed, so it parses
     cache = CatalogCache(engine)
     for test in syntax.tests:
         yield run_test(engine, cache, test)

@@ -63,8 +63,9 @@ def sync(connection: Connection, rule: CompiledRule, record: Mapping[str, Any], 
         key = timer_key(rule, index, rule.entity, record["id"])
         due = due_at(connection, trigger, record) if applies else None
         if due is None:
-            if not new:
-                timer_rows.cancel(connection, kind=RULE_TIMER, key=key)
+            if not new:  # a timer already due stays: it checks the condition when it fires (maybe right now)
+                connection.execute(delete(timers).where(timers.c.kind == RULE_TIMER, timers.c.key == key,
+                                                        timers.c.status == "pending", timers.c.due_at > now))
             continue
         existing = None if new else connection.execute(select(timers.c.due_at, timers.c.status).where(
             timers.c.kind == RULE_TIMER, timers.c.key == key)).first()

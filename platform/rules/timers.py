@@ -44,6 +44,14 @@ class UnknownTimerKind(XrmError):
     pass
 
 
+class Postpone(Exception):  # noqa: N818 - a signal to the scheduler, not an error
+    """Raised by a handler whose work is not due yet after all: the timer waits until ``due_at``."""
+
+    def __init__(self, due_at: datetime) -> None:
+        super().__init__(f"postponed to {due_at.isoformat()}")
+        self.due_at = due_at
+
+
 def timer_handler(kind: str) -> Callable[[TimerHandler], TimerHandler]:
     """Register the function doing the work of timers of ``kind``."""
 

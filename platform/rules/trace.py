@@ -77,8 +77,10 @@ def write_decisions(connection: Connection, context: Context, entity: str, recor
 
 
 def trace_of(connection: Connection, entity: str, record_id: int, *, fired_only: bool = False,
-             hidden: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
-    """The record's decisions, oldest first; values of ``hidden`` fields (the reader may not see them) left out."""
+             hidden: frozenset[str] = frozenset(), related: bool = True) -> list[dict[str, Any]]:
+    """The record's decisions, oldest first.  Values the reader may not see are left out: those of
+    ``hidden`` fields and, without ``related``, those read through lookups (from records the reader
+    may not be allowed to read)."""
     statement = select(rule_trace).where(rule_trace.c.entity == entity, rule_trace.c.record_id == record_id)
     if fired_only:
         statement = statement.where(rule_trace.c.fired.is_(True))
@@ -86,28 +88,32 @@ def trace_of(connection: Connection, entity: str, record_id: int, *, fired_only:
     decisions = [{"id": r["id"], "rule": r["rule"], "pack": r["pack"], "trigger": r["trigger"], "fired": r["fired"],
                   "reason": r["reason"], "seen": r["seen"], "actions": r["actions"], "summary": r["summary"],
                   "depth": r["depth"], "actor": r["actor"], "at": r["at"].isoformat()} for r in rows]
-    return [_redacted(d, hidden) for d in decisions] if hidden else decisions
+    if not hidden and related:
+        return decisions
+    return [_redacted(d, hidden, related) for d in decisions]
 
 
-def _mentions(decision: Mapping[str, Any]) -> set[str]:
-    """The fields of the record whose values a decision shows."""
-    fields = {path.split(".")[0] for path in decision["seen"]}
-    for action in decision["actions"]:
-        detail = action.get("detail") or {}
-        fields.update((detail.get("values") or {}).keys())
-        if "field" in detail:
-            fields.add(detail["field"])
-    return fields
+def _action_paths(action: Mapping[str, Any]) -> set[str]:
+    detail = action.get("detail") or {}
+    paths = set((detail.get("values") or {}).keys()) | set(detail.get("fields") or ())
+    if "field" in detail:
+        paths.add(detail["field"])
+    return paths
 
 
-def _redacted(decision: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
-    """The decision without the values of hidden fields: a reader learns that a rule acted, not what it saw."""
-    if not _mentions(decision) & hidden:
+def _secret(path: str, hidden: frozenset[str], related: bool) -> bool:
+    return path.split(".")[0] in hidden or (not related and "." in path)
+
+
+def _redacted(decision: dict[str, Any], hidden: frozenset[str], related: bool) -> dict[str, Any]:
+    """The decision without the values the reader may not see: they learn that a rule acted, not what it saw."""
+    paths = set(decision["seen"]) | {p for a in decision["actions"] for p in _action_paths(a)}
+    if not any(_secret(p, hidden, related) for p in paths):
         return decision
-    seen = {path: value for path, value in decision["seen"].items() if path.split(".")[0] not in hidden}
+    seen = {path: value for path, value in decision["seen"].items() if not _secret(path, hidden, related)}
     actions = [{"action": a["action"], "done": a["done"], "summary": f"{a['action']} (details hidden from you)",
-                "detail": {}} if {*(a.get("detail") or {}).get("values", {}), (a.get("detail") or {}).get("field")}
-               & hidden else a for a in decision["actions"]]
+                "detail": {}} if any(_secret(p, hidden, related) for p in _action_paths(a)) else a
+               for a in decision["actions"]]
     verb = "fired" if decision["fired"] else "did not fire"
     summary = f"rule \"{decision['rule']}\" {verb} on {decision['trigger']} (some of its values are hidden from you)"
     return {**decision, "seen": seen, "actions": actions, "summary": summary,

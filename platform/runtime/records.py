@@ -207,6 +207,8 @@ class RecordService:
         change = RecordChange(entity.name, "create", record_id, None, row, filled)
         self._run_hooks("after_write", connection, context, change)
         self.rules.after_write(connection, context, change, pending)
+        if pending is not None and pending.effects:  # a rule's effect may have changed the record again
+            row = self.stored_record(connection, entity.name, record_id)
         return self.visible(access, _ordered(table, row))
 
     @atomic
@@ -281,6 +283,8 @@ class RecordService:
         change = RecordChange(entity.name, "update", current["id"], current, row, changed, transition)
         self._run_hooks("after_write", connection, context, change)
         self.rules.after_write(connection, context, change, pending)
+        if pending is not None and pending.effects:  # a rule's effect may have changed the record again
+            row = self.stored_record(connection, entity.name, current["id"])
         return self.visible(access, row)
 
     #: How far a change ripples through formulas of other records (A's formula reads B, B's reads C...).

@@ -164,7 +164,8 @@ def _timeline(call: PageCall, entity: Entity, record_id: int) -> list[Event]:
     names = Names(call.connection, call.model, call.context.actor)
     audit = _audit_events(entity, timeline(call.connection, entity.name, record_id,
                                            hidden_fields=access.hidden_fields, limit=TIMELINE_LENGTH), names)
-    rules = _rule_events(trace_of(call.connection, entity.name, record_id, hidden=frozenset(access.hidden_fields)))
+    rules = _rule_events(trace_of(call.connection, entity.name, record_id, hidden=frozenset(access.hidden_fields),
+                                  related=call.context.actor.is_admin))
     # newest first; at the same instant the rules' decisions come after (so above) the change that ran them
     merged = sorted([*((e, 0) for e in audit), *((e, 1) for e in rules)],
                     key=lambda pair: (pair[0].at, pair[1]), reverse=True)

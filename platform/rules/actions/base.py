@@ -42,14 +42,16 @@ class ActionRun:
     entity: Entity
     ruleset: RuleSet
     record_id: int | None = None
+    #: the record before the change being processed (what ``previous()`` reads; None on create)
+    previous: Mapping[str, Any] | None = None
 
     def expanded(self, record: Mapping[str, Any], lookups: Iterable[str]) -> dict[str, Any]:
         """``record`` with the lookups an expression reads replaced by the related records."""
         return self.service.expand_lookups(self.connection, self.entity, dict(record), lookups)
 
-    def evaluate(self, expression: CheckedExpression, record: Mapping[str, Any],
-                 previous: Mapping[str, Any] | None = None) -> Any:
-        return expression(self.expanded(record, expression.lookups), {"now": self.context.now, "previous": previous})
+    def evaluate(self, expression: CheckedExpression, record: Mapping[str, Any]) -> Any:
+        return expression(self.expanded(record, expression.lookups),
+                          {"now": self.context.now, "previous": self.previous})
 
 
 class RuleAction(ABC):

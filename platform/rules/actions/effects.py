@@ -96,8 +96,10 @@ class Notify(RuleAction):
                    record.get("id"), email=True)
         if not people:
             return Outcome("notify", "nobody to notify: " + ", ".join(r.name for r in self.recipients), done=False)
-        names = run.connection.execute(select(users.c.display_name).where(users.c.id.in_(people))).scalars().all()
-        return Outcome("notify", f"notified {', '.join(names)}: {subject}", {"user_ids": people, "subject": subject})
+        names = sorted(run.connection.execute(select(users.c.display_name).where(users.c.id.in_(people))).scalars())
+        shows = sorted({path for text in (self.subject, self.message) if text for path, _ in text.paths})
+        return Outcome("notify", f"notified {', '.join(names)}: {subject}",
+                       {"user_ids": people, "subject": subject, "fields": shows})
 
     def plan(self) -> Mapping[str, Any]:
         return {"kind": "notify", "target": ", ".join(r.name for r in self.recipients)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ def record_trace(call: Call) -> Response:
     access = call.service.access(call.context.actor, entity)
     hidden = frozenset(f for f in call.model.entity(entity).field_names if not access.can_read_field(f))
     return json_response({"items": trace_of(call.connection, entity, record_id, fired_only=fired_only,
-                                            hidden=hidden)})
+                                            hidden=hidden, related=call.context.actor.is_admin)})
 
 
 def _object(call: Call) -> dict[str, Any]:
@@ -50,7 +51,10 @@ def _rules_text(body: dict[str, Any], required: bool) -> tuple[str, str] | None:
 
 
 def _checked(call: Call, path: str, text: str) -> RulesReport:
-    return check_rules([("request", RuleFile(path, text))], call.model.catalog, org_names(call.connection))
+    org = org_names(call.connection)
+    if not call.context.actor.is_admin:  # "did you mean 'admin'?" would list user names to anyone
+        org = replace(org, users=None)
+    return check_rules([("request", RuleFile(path, text))], call.model.catalog, org)
 
 
 def check(call: Call) -> Response:
