@@ -7,7 +7,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
