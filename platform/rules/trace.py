@@ -37,13 +37,13 @@ class Decision:
     def because(self) -> str:
         if self.rule.condition is None:
             return f"on {self.trigger}"
-        values = ", ".join(f"{path} = {_shown(value)}" for path, value in self.seen.items())
+        values = ", ".join(f"{path} = {shown(value)}" for path, value in self.seen.items())
         return f"because {self.rule.condition.source}" + (f" ({values})" if values else "")
 
     def summary(self) -> str:
         if not self.fired:
             return f"rule \"{self.rule.name}\" did not fire on {self.trigger}: {self.reason}" + (
-                f" ({', '.join(f'{p} = {_shown(v)}' for p, v in self.seen.items())})" if self.seen else "")
+                f" ({', '.join(f'{p} = {shown(v)}' for p, v in self.seen.items())})" if self.seen else "")
         done = "; ".join(o.summary for o in self.outcomes) or "no action"
         return f"{done} — by rule \"{self.rule.name}\" on {self.trigger}, {self.because()}"
 
@@ -132,9 +132,12 @@ def _json(value: Any) -> Any:
     return value
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as the trace shows it: text quoted, empty as "empty", booleans as the language writes them."""
     if value is None or value == "":
         return "empty"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, datetime):

@@ -13,9 +13,9 @@ from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Field, Workflow
 from xrm.rules import ast
 from xrm.rules.actions.base import ActionCheck, ActionRun, Outcome, RuleAction, compiles
-from xrm.rules.actions.fields import shown
 from xrm.rules.actions.people import UserPath, user_path
 from xrm.rules.expr import CheckedExpression
+from xrm.rules.trace import shown
 from xrm.runtime.notifications import notify
 from xrm.runtime.record_errors import RecordError
 from xrm.system_tables import org_tables, user_roles, users

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from xrm.metadata.fieldtypes import get_field_type
@@ -12,19 +11,7 @@ from xrm.metadata.model import Field, Workflow
 from xrm.rules import ast
 from xrm.rules.actions.base import ActionCheck, ActionRun, Outcome, RuleAction, compiles
 from xrm.rules.expr import CheckedExpression
-
-
-def shown(value: Any) -> str:
-    """A value as the trace shows it: text quoted, empty as "empty"."""
-    if value is None or value == "":
-        return "empty"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="minutes")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+from xrm.rules.trace import shown
 
 
 @dataclass(frozen=True)
