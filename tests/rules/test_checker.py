@@ -791,6 +791,6 @@ def test_the_installed_rule_files_of_the_catalog_check_clean() -> None:
 def test_the_crm_lead_routing_runs_by_priority() -> None:
     report = rules_of_catalog(catalog("crm"))
     names = [r.name for r in report.ruleset.for_entity("lead")]
-    assert names[:4] == ["Lead activity clock starts at creation", "Hot leads to senior reps", "DACH leads by country",
-                         "West leads round robin"]
+    assert names[:5] == ["Lead activity clock starts at creation", "Webinar leads join the nurture campaign",
+                         "Hot leads to senior reps", "DACH leads by country", "West leads round robin"]
     assert [r.name for r in report.ruleset.timed("lead")] == ["Return unworked leads to the public pool"]
