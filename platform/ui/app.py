@@ -18,11 +18,12 @@ from xrm.runtime.api.routes import api_mount, http_error
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import WriteHook
 from xrm.runtime.secret_key import secret_key
-from xrm.ui import auth_pages, pages
+from xrm.ui import auth_pages, form_pages, pages
 from xrm.ui.list_pages import list_page
 from xrm.ui.notification_pages import notifications_page
-from xrm.ui.page_calls import page_endpoint
+from xrm.ui.page_calls import page_endpoint, post_endpoint
 from xrm.ui.record_pages import record_page
+from xrm.ui.workflow_pages import take_transition, transition_form
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "xrm_session"
@@ -50,7 +51,15 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_di
             Route("/notifications", page_endpoint(notifications_page), name="notifications"),
             Route("/entities/{entity}", page_endpoint(pages.entity_detail), name="entity"),
             Route("/app/{entity}", page_endpoint(list_page), name="list"),
+            Route("/app/{entity}/new", page_endpoint(form_pages.new_form), methods=["GET"], name="new"),
+            Route("/app/{entity}/new", post_endpoint(form_pages.create), methods=["POST"]),
+            Route("/app/{entity}/validate", post_endpoint(form_pages.validate), methods=["POST"], name="validate"),
             Route("/app/{entity}/{id:int}", page_endpoint(record_page), name="record"),
+            Route("/app/{entity}/{id:int}/edit", page_endpoint(form_pages.edit_form), methods=["GET"], name="edit"),
+            Route("/app/{entity}/{id:int}/edit", post_endpoint(form_pages.update), methods=["POST"]),
+            Route("/app/{entity}/{id:int}/transitions/{name}", page_endpoint(transition_form), methods=["GET"],
+                  name="transition"),
+            Route("/app/{entity}/{id:int}/transitions/{name}", post_endpoint(take_transition), methods=["POST"]),
             Mount(HTMX_PATH, StaticFiles(directory=htmx_dist, check_dir=False), name="htmx"),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],

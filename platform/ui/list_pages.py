@@ -208,6 +208,7 @@ def list_page(call: PageCall) -> Response:
         "columns": _sort_columns(columns, checked.sort, href),
         "rows": rows, "paging": paging, "sort": state.sort,
         "has_errors": bool(checked.errors),
+        "new_href": f"{path}/new" if access.allows("create") else None,
     }
     if call.wants_fragment("list-region"):
         return call.render_fragment("_list_region.html", values)

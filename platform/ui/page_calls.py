@@ -8,6 +8,7 @@ would refuse.  Signed-out visitors are sent to ``/login?next=<this page>``.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,9 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from xrm.context import Context
 from xrm.db import read_only
@@ -37,6 +39,8 @@ class PageCall:
     context: Context
     model: RecordModel
     service: RecordService
+    #: the posted form of a POST page (None for GET pages)
+    form: FormData | None = None
 
     def param(self, name: str) -> Any:
         return self.request.path_params[name]
@@ -81,15 +85,36 @@ def page_endpoint(handler: Callable[[PageCall], Response]) -> Callable[[Request]
     return endpoint
 
 
-def _run(handler: Callable[[PageCall], Response], request: Request) -> Response:
+def post_endpoint(handler: Callable[[PageCall], Response]) -> Callable[[Request], Any]:
+    """Wrap ``handler`` as the endpoint of a form POST: the session's CSRF token checked, one write transaction.
+
+    A ``RecordError`` the handler lets through rolls the transaction back; one it
+    catches (to show the form again) was already undone by the service's savepoint.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        if not isinstance(request.session.get("user_id"), int):
+            return sign_in_redirect(request)
+        form = await request.form()
+        if not secrets.compare_digest(str(form.get("csrf_token", "")), request.session.get("csrf", "") or "-"):
+            return PlainTextResponse("The form expired. Go back, reload the page and try again.", 403)
+        return await run_in_threadpool(_run, handler, request, form)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def _run(handler: Callable[[PageCall], Response], request: Request, form: FormData | None = None) -> Response:
     state = request.app.state
-    with read_only(state.engine.connect()) as connection:
+    with state.engine.begin() if form is not None else read_only(state.engine.connect()) as connection:
         actor = actor_for_user(connection, request.session["user_id"])
         if actor is None:  # deactivated since signing in
             request.session.clear()
             return sign_in_redirect(request)
         model = state.catalog.model_for(connection)
-        call = PageCall(request, connection, Context(actor, "ui"), model, RecordService(model, state.write_hooks))
+        call = PageCall(request, connection, Context(actor, "ui"), model, RecordService(model, state.write_hooks),
+                        form)
         try:
             return handler(call)
         except NotFound as error:

@@ -22,6 +22,7 @@ from xrm.runtime.record_model import Reference
 from xrm.ui.display import EMPTY, Cell, Names, display_text, is_empty, record_name, when_text
 from xrm.ui.list_pages import entity_views
 from xrm.ui.page_calls import PageCall
+from xrm.ui.workflow_pages import transition_buttons
 
 RELATED_ROWS = 5
 RELATED_COLUMNS = 4
@@ -185,4 +186,7 @@ def record_page(call: PageCall) -> Response:
         "list_href": f"/app/{entity.name}", "fields": fields, "system": system,
         "related": [r for r in related if r.total], "related_empty": [r for r in related if not r.total],
         "events": _timeline(call, entity, record_id),
+        "transitions": transition_buttons(call, entity, record_id), "version": record.get("version"),
+        "edit_href": f"/app/{entity.name}/{record_id}/edit"
+        if call.service.may_change(call.connection, call.context, entity.name, record_id, "update") else None,
     })
