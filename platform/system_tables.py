@@ -206,3 +206,20 @@ pool_protections = Table(
     Column("user_id", RecordId, primary_key=True),
     Column("until", UTCDateTime(), nullable=False),
 )
+
+#: List views people save in the app: personal (their owner's) or shared (everyone who may read the entity).
+saved_views = Table(
+    "xrm_saved_views", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("entity", String(63), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("owner_id", RecordId, ForeignKey("xrm_users.id", ondelete="CASCADE"), nullable=False),
+    Column("shared", Boolean, nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("filter", Text),
+    Column("sort", String(255)),
+    Column("q", String(255)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("entity", "owner_id", "name", name="uq_xrm_saved_views_entity_owner_id_name"),
+)

@@ -22,6 +22,8 @@ from xrm.metadata.model import Entity, Field, ListView
 from xrm.runtime.permissions import EntityAccess
 from xrm.runtime.queries import SYSTEM_FIELDS, ListQuery, ListRequest, Page
 from xrm.runtime.record_errors import Forbidden, Invalid
+from xrm.runtime.workflows import workflows_of
+from xrm.ui.board_moves import board_fields
 from xrm.ui.display import Cell, Names
 from xrm.ui.page_calls import PageCall
 
@@ -91,7 +93,7 @@ def entity_views(call: PageCall, entity: str) -> list[ListView]:
                   key=lambda v: (not v.default, v.label.lower()))
 
 
-def _pick_view(views: list[ListView], name: str | None) -> ListView | None:
+def pick_view(views: list[ListView], name: str | None) -> ListView | None:
     chosen = next((v for v in views if v.name == name), None)
     return chosen or (views[0] if views else None)
 
@@ -100,17 +102,17 @@ def _field(entity: Entity, name: str) -> Field | None:
     return entity.field(name) or SYSTEM_FIELDS.get(name)
 
 
-def _columns(entity: Entity, view: ListView | None, access: EntityAccess) -> list[Field]:
+def view_columns(entity: Entity, view: ListView | None, access: EntityAccess) -> list[Field]:
     names = view.columns if view else tuple(f.name for f in entity.fields)[:FALLBACK_COLUMNS]
     fields = [_field(entity, n) for n in names if access.can_read_field(n)]
     return [f for f in fields if f is not None]
 
 
-def _view_sort(view: ListView | None) -> str:
+def view_sort(view: ListView | None) -> str:
     return ",".join(("-" if k.descending else "") + k.field for k in view.sort) if view else ""
 
 
-def _combined_filter(view: ListView | None, own: str) -> str | None:
+def combined_filter(view: ListView | None, own: str) -> str | None:
     parts = [f"({text})" for text in ((view.filter if view else None), own) if text]
     return "\n and ".join(parts) or None
 
@@ -127,7 +129,7 @@ class _Checked:
             except Invalid as error:
                 self._note(error)
                 self.own_filter = ""
-        self.sort = state.sort or _view_sort(view)
+        self.sort = state.sort or view_sort(view)
         self.search = state.q
         self.offset = state.offset
         # a list that silently ignored a broken filter would look filtered: show none until it is fixed
@@ -141,7 +143,7 @@ class _Checked:
 
     def _build(self, call: PageCall, entity: Entity, view: ListView | None) -> ListQuery | None:
         for _attempt in range(2):
-            request = ListRequest(filter=_combined_filter(view, self.own_filter), sort=self.sort or None,
+            request = ListRequest(filter=combined_filter(view, self.own_filter), sort=self.sort or None,
                                   search=self.search or None, limit=PAGE_SIZE, offset=self.offset)
             try:
                 return ListQuery(call.model, call.context, entity.name, request)
@@ -176,6 +178,16 @@ def _paging(page: Page, offset: int, href: Any) -> Paging:
     return Paging(offset + 1 if page.items else 0, offset + len(page.items), total, previous, following)
 
 
+def _board_href(path: str, entity: Entity, access: EntityAccess, workflows: Any, state: ListState) -> str | None:
+    """The board of the entity's first picklist (its workflow's state), keeping the search and filter."""
+    fields = board_fields(entity, access, workflows)
+    if not fields:
+        return None
+    query = urlencode({k: v for k, v in {"field": fields[0].name, "view": state.view, "q": state.q,
+                                         "filter": state.filter}.items() if v})
+    return f"{path}/board?{query}"
+
+
 def list_page(call: PageCall) -> Response:
     """The entity's records in its list view, searched, filtered, sorted and paged as asked."""
     entity = call.model.entity(call.param("entity"))
@@ -184,7 +196,7 @@ def list_page(call: PageCall) -> Response:
         raise Forbidden(f"you may not read {entity.plural_label.lower()}")
     state = _state(call)
     views = entity_views(call, entity.name)
-    view = _pick_view(views, state.view)
+    view = pick_view(views, state.view)
     checked = _Checked(call, entity, view, state)
     path = f"/app/{entity.name}"
 
@@ -192,7 +204,7 @@ def list_page(call: PageCall) -> Response:
         query = urlencode(state.params(**changes))
         return path + (f"?{query}" if query else "")
 
-    columns = _columns(entity, view, access)
+    columns = view_columns(entity, view, access)
     rows: list[Row] = []
     paging = None
     if checked.query is not None:
@@ -209,6 +221,7 @@ def list_page(call: PageCall) -> Response:
         "rows": rows, "paging": paging, "sort": state.sort,
         "has_errors": bool(checked.errors),
         "new_href": f"{path}/new" if access.allows("create") else None,
+        "board_href": _board_href(path, entity, access, workflows_of(call.model, entity.name), state),
     }
     if call.wants_fragment("list-region"):
         return call.render_fragment("_list_region.html", values)

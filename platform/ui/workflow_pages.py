@@ -56,7 +56,7 @@ def _state_label(workflow: Workflow, name: str) -> str:
     return next((s.label for s in workflow.states if s.name == name), name)
 
 
-def _fillable(call: PageCall, entity: Entity, transition: Transition) -> set[str]:
+def fillable_fields(call: PageCall, entity: Entity, transition: Transition) -> set[str]:
     access = call.service.access(call.context.actor, entity.name)
     return {f.name for f in editable_fields(call, entity, access, transition.requires)}
 
@@ -66,7 +66,7 @@ def transition_buttons(call: PageCall, entity: Entity, record_id: int) -> list[T
     buttons = []
     for option in WorkflowRuntime(call.service).options(call.connection, call.context, entity.name, record_id):
         workflow, transition = _transition(call, entity.name, option.name)
-        fillable = _fillable(call, entity, transition)
+        fillable = fillable_fields(call, entity, transition)
         needs_form = bool(option.blockers) and all(b.code == "required" and b.field in fillable
                                                    for b in option.blockers)
         buttons.append(TransitionButton(
@@ -89,7 +89,7 @@ def _page(call: PageCall, *, values: Mapping[str, Any] | None = None,
     record = call.service.get(call.connection, call.context, entity.name, record_id)
     access = call.service.access(call.context.actor, entity.name)
     option = _option(call, entity.name, record_id, name)
-    fillable = _fillable(call, entity, transition)
+    fillable = fillable_fields(call, entity, transition)
     errors = dict(errors or {})
     if option is None and not errors:
         errors[None] = [f"'{transition.label}' cannot be taken from the record's current state"]
@@ -121,7 +121,7 @@ def take_transition(call: PageCall) -> Response:
     record_id, name = call.param("id"), call.param("name")
     _workflow, transition = _transition(call, entity.name, name)
     assert call.form is not None, "a POST page"
-    fields = [f for n in transition.requires if n in _fillable(call, entity, transition)
+    fields = [f for n in transition.requires if n in fillable_fields(call, entity, transition)
               if (f := entity.field(n)) is not None]
     raw_version = str(call.form.get("version", "")).strip()
     try:
