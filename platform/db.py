@@ -64,6 +64,14 @@ def database_exists(url: str) -> bool:
 READ_ONLY_OPTION = "xrm_read_only"
 
 
+def dialect_insert(connection: Connection):  # noqa: ANN201 - the dialect's insert construct
+    """``insert`` of the connection's dialect, which has ``on_conflict_do_update`` / ``do_nothing``."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+
+
 def read_only(connection: Connection) -> Connection:
     """``connection`` marked as only reading; use before its first statement."""
     return connection.execution_options(**{READ_ONLY_OPTION: True})

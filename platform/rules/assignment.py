@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Row, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from xrm.db import dialect_insert
 from xrm.rules.expr import CheckedExpression, check_expression
 from xrm.runtime.record_model import RecordModel
 from xrm.system_tables import assignment_cursors, org_tables, users
@@ -166,8 +165,8 @@ def _open_counts(connection: Connection, model: RecordModel, pick: Pick, ids: li
 
 def _cursor(connection: Connection, key: str, now: datetime) -> int | None:
     """Lock the cursor row (created when missing) and return the last user it gave a record to."""
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(dialect_insert(assignment_cursors).values(key=key, last_user_id=None, assigned=0, updated_at=now)
+    insert_ = dialect_insert(connection)
+    connection.execute(insert_(assignment_cursors).values(key=key, last_user_id=None, assigned=0, updated_at=now)
                        .on_conflict_do_nothing(index_elements=[assignment_cursors.c.key]))
     return connection.execute(select(assignment_cursors.c.last_user_id).where(assignment_cursors.c.key == key)
                               .with_for_update()).scalar()

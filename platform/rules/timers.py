@@ -15,10 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from xrm.context import Context
+from xrm.db import dialect_insert
 from xrm.errors import XrmError
 from xrm.system_tables import timers
 
@@ -74,10 +73,10 @@ def handler_for(kind: str) -> TimerHandler:
 def schedule(connection: Connection, *, kind: str, key: str, due_at: datetime, payload: Mapping[str, Any],
              now: datetime) -> None:
     """Have ``kind`` run with ``payload`` at ``due_at``; the same (kind, key) again moves the timer."""
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert_ = dialect_insert(connection)
     values = {"kind": kind, "key": key, "due_at": due_at, "payload": dict(payload), "status": "pending", "attempts": 0,
               "created_at": now}
-    statement = dialect_insert(timers).values(values)
+    statement = insert_(timers).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=[timers.c.kind, timers.c.key],
         set_={"due_at": due_at, "payload": dict(payload), "status": "pending", "attempts": 0, "last_error": None,

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from xrm.db import dialect_insert
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity
 from xrm.runtime.record_errors import Conflict, StaleVersion
@@ -52,8 +51,8 @@ def check_unique(connection: Connection, table: Table, entity: Entity, record: M
 
 def next_number(connection: Connection, name: str) -> int:
     """The next value of the named sequence, atomically (upsert), starting at 1."""
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(sequences).values(name=name, value=1)
+    insert_ = dialect_insert(connection)
+    statement = insert_(sequences).values(name=name, value=1)
     statement = statement.on_conflict_do_update(index_elements=[sequences.c.name],
                                                 set_={"value": sequences.c.value + 1})
     return connection.execute(statement.returning(sequences.c.value)).scalar_one()

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from xrm.context import Context
 from xrm.metadata.catalog import Catalog
-from xrm.metadata.model import Entity
+from xrm.metadata.model import Entity, Field
 from xrm.rules import ast
 from xrm.rules.expr import CheckedExpression
 
@@ -94,7 +94,7 @@ class ActionCheck(Protocol):
     def known(self, kind: Literal["team", "queue", "calendar", "user", "role", "template"], name: str,
               place: ast.Place) -> bool: ...
 
-    def field(self, name: ast.Name, *, entity: Entity | None = None, settable: bool = False) -> Any: ...
+    def field(self, name: ast.Name, *, entity: Entity | None = None, settable: bool = False) -> Field | None: ...
 
 
 Compiler = Callable[[Any, ActionCheck], RuleAction | None]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from xrm.metadata.fieldtypes import get_field_type
-from xrm.metadata.model import Field, Workflow
+from xrm.metadata.model import Workflow
 from xrm.rules import ast
 from xrm.rules.actions.base import ActionCheck, ActionRun, Outcome, RuleAction, compiles
 from xrm.rules.actions.people import UserPath, user_path
@@ -170,7 +170,7 @@ def _create(node: ast.CreateRecord, check: ActionCheck) -> CreateRecord | None:
     assignments, ok = [], True
     for assignment in node.assignments:
         field = check.field(assignment.field, entity=target, settable=True)
-        if not isinstance(field, Field):
+        if field is None:
             ok = False
             continue
         wanted = get_field_type(field.type).value_type_of(field)

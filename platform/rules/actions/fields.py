@@ -42,13 +42,10 @@ def _set(node: ast.SetFields, check: ActionCheck) -> SetFields | None:
         field = check.field(assignment.field, settable=True)
         if field is None:
             continue
-        expected = get_field_type(field.type).value_type_of(field) if isinstance(field, Field) else None
-        expression = check.expression(assignment.value, expected=expected)
-        if expression is not None and isinstance(field, Field):
+        expression = check.expression(assignment.value, expected=get_field_type(field.type).value_type_of(field))
+        if expression is not None:
             _check_option(check, field, assignment.value, expression)
             assignments.append((field.name, expression))
-        elif expression is not None:
-            assignments.append((field, expression))
     return SetFields(tuple(assignments)) if len(assignments) == len(node.assignments) else None
 
 
@@ -90,7 +87,7 @@ class RaiseField(RuleAction):
 @compiles(ast.RaiseField)
 def _raise(node: ast.RaiseField, check: ActionCheck) -> RaiseField | None:
     field = check.field(node.field, settable=True)
-    if not isinstance(field, Field):
+    if field is None:
         return None
     if not field.options or field.type != "picklist":
         check.report(node.field.place, f"only a picklist can be raised, and {field.name} is a {field.type}",

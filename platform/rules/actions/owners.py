@@ -8,9 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from xrm.db import dialect_insert
 from xrm.rules import ast
 from xrm.rules.actions.base import ActionCheck, ActionRun, Outcome, RuleAction, compiles
 from xrm.rules.actions.people import UserPath, user_path
@@ -190,8 +189,8 @@ class ReturnToPool(RuleAction):
 
 
 def _protect(run: ActionRun, record_id: int, user_id: int, until: Any) -> None:
-    dialect_insert = pg_insert if run.connection.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(pool_protections).values(entity=run.entity.name, record_id=record_id, user_id=user_id,
+    insert_ = dialect_insert(run.connection)
+    statement = insert_(pool_protections).values(entity=run.entity.name, record_id=record_id, user_id=user_id,
                                                         until=until)
     run.connection.execute(statement.on_conflict_do_update(
         index_elements=[pool_protections.c.entity, pool_protections.c.record_id, pool_protections.c.user_id],
