@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -222,4 +223,40 @@ saved_views = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("entity", "owner_id", "name", name="uq_xrm_saved_views_entity_owner_id_name"),
+)
+
+#: CSV imports: the file's checksum and how far it got, committed with each batch, so a re-run resumes
+#: after the last finished batch (``xrm.runtime.import_jobs``).  ``content`` holds an uploaded file.
+import_jobs = Table(
+    "xrm_import_jobs", system_metadata,
+    Column("id", RecordId, primary_key=True, autoincrement=True),
+    Column("entity", String(63), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("encoding", String(40), nullable=False),
+    Column("content", LargeBinary),
+    Column("settings", JSON),
+    Column("status", String(20), nullable=False),
+    Column("total_rows", Integer, nullable=False),
+    Column("done_rows", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("message", Text),
+    Column("user_id", RecordId, ForeignKey("xrm_users.id", ondelete="SET NULL")),
+    Column("actor", String(150), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_xrm_import_jobs_entity_checksum", "entity", "checksum"),
+)
+
+#: The rows an import refused: the original cells and every field error, written with their batch.
+import_errors = Table(
+    "xrm_import_errors", system_metadata,
+    Column("job_id", RecordId, ForeignKey("xrm_import_jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("cells", JSON, nullable=False),
+    Column("errors", Text, nullable=False),
 )
