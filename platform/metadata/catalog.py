@@ -8,10 +8,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from xrm.metadata.dashboards import Dashboard
 from xrm.metadata.model import Entity, ListView, Pack, Role, RuleFile, Workflow
 
 #: Kinds of object a pack declares beside entities (which carry their pack themselves).
-OWNED_KINDS = ("view", "workflow", "role")
+OWNED_KINDS = ("view", "workflow", "role", "dashboard")
 
 
 def _frozen(mapping: Mapping | None = None) -> Mapping:
@@ -20,7 +21,7 @@ def _frozen(mapping: Mapping | None = None) -> Mapping:
 
 def pack_owners(pack: Pack) -> dict[tuple[str, str], str]:
     """``(kind, name) → pack name`` for the views, workflows and roles of ``pack``."""
-    groups = {"view": pack.views, "workflow": pack.workflows, "role": pack.roles}
+    groups = {"view": pack.views, "workflow": pack.workflows, "role": pack.roles, "dashboard": pack.dashboards}
     return {(kind, item.name): pack.name for kind, items in groups.items() for item in items}
 
 
@@ -48,9 +49,11 @@ class Catalog:
     owners: Mapping[tuple[str, str], str] = field(default_factory=_frozen)
     #: Rule files by ``pack/path`` (two packs may both have rules/main.rules).
     rule_files: Mapping[str, RuleFile] = field(default_factory=_frozen)
+    #: Dashboards by name, the administrators' edits over the packs' (``xrm.metadata.dashboard_store``).
+    dashboards: Mapping[str, Dashboard] = field(default_factory=_frozen)
 
     def __post_init__(self) -> None:
-        for name in ("packs", "entities", "views", "workflows", "roles", "owners", "rule_files"):
+        for name in ("packs", "entities", "views", "workflows", "roles", "owners", "rule_files", "dashboards"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     def declared(self, kind: str) -> frozenset[str]:
@@ -77,6 +80,7 @@ class Catalog:
             owners={**self.owners, **pack_owners(pack)},
             rule_files={**self.without_pack(pack.name).rule_files,
                         **{f"{pack.name}/{f.path}": f for f in pack.rule_files}},
+            dashboards={**self.dashboards, **{d.name: d for d in pack.dashboards}},
         )
 
     def without_pack(self, name: str) -> Catalog:
@@ -92,4 +96,5 @@ class Catalog:
             roles=keep("role", self.roles),
             owners={key: owner for key, owner in self.owners.items() if owner != name},
             rule_files={key: f for key, f in self.rule_files.items() if not key.startswith(f"{name}/")},
+            dashboards=keep("dashboard", self.dashboards),
         )

@@ -8,6 +8,7 @@ from dataclasses import field as dataclass_field
 from typing import Any, Generic, TypeVar
 
 from xrm.metadata.catalog import Catalog
+from xrm.metadata.dashboards import Dashboard
 from xrm.metadata.model import Entity, ListView, Role, Workflow
 from xrm.metadata.org_tables import PLATFORM_PACK
 from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
@@ -47,6 +48,7 @@ class Scope:
 
     #: Entities whose fields have errors: expressions over them are checked once those are fixed.
     unready_entities: frozenset[str] = frozenset()
+    dashboards: tuple[Located[Dashboard], ...] = ()
 
     def has_field(self, entity: Entity, name: str) -> bool:
         """True when ``entity`` declares ``name`` (even in a field too broken to build)."""

@@ -17,6 +17,7 @@ from packaging.version import Version
 from sqlalchemy import ForeignKeyConstraint, MetaData, UniqueConstraint
 
 from xrm.metadata.check_scope import Located, Scope, problem_at, unknown_field
+from xrm.metadata.dashboard_checks import check_dashboards
 from xrm.metadata.expression_checks import check_expressions, formula_cycles
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
 from xrm.metadata.identifiers import API_WORDS, SYSTEM_COLUMNS, identifier_problem, is_well_formed
@@ -383,7 +384,7 @@ def check_roles(scope: Scope) -> Iterator[PackProblem]:
                         yield unknown_field(file, (*path, key, position), name, entity)
 
 
-__all__ = ["CHECKS", "Located", "Scope", "check_expressions", "cross_check", "formula_cycles"]
+__all__ = ["CHECKS", "Located", "Scope", "check_dashboards", "check_expressions", "cross_check", "formula_cycles"]
 
 CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
     check_dependencies,
@@ -394,6 +395,7 @@ CHECKS: tuple[Callable[[Scope], Iterator[PackProblem]], ...] = (
     check_views,
     check_workflows,
     check_roles,
+    check_dashboards,
     check_expressions,  # last: it skips entities the checks above found broken
 )
 

@@ -14,8 +14,15 @@ from xrm.rules.expr import ExpressionError, check_expression
 def _expression_problems(
     file: str, path: JsonPath, source: str, entity: Entity, scope: Scope, expected: str | None,
 ) -> Iterator[PackProblem]:
+    return expression_problems(file, path, source, entity, scope.all_entities, expected)
+
+
+def expression_problems(
+    file: str, path: JsonPath, source: str, entity: Entity, entities: Mapping[str, Entity], expected: str | None,
+) -> Iterator[PackProblem]:
+    """The problems of one expression of a pack file, each at its JSON path with line:column inside it."""
     try:
-        check_expression(source, entity, scope.all_entities, expected=expected)
+        check_expression(source, entity, entities, expected=expected)
     except ExpressionError as error:
         for problem in error.problems:
             yield PackProblem(

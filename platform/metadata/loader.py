@@ -11,7 +11,8 @@ from xrm.metadata.problems import PackProblem
 
 MANIFEST = "pack.json"
 #: Folder of a pack → the kind of object each JSON file in it declares.
-KIND_FOLDERS = {"entities": "entity", "views": "view", "workflows": "workflow", "roles": "role"}
+KIND_FOLDERS = {"entities": "entity", "views": "view", "workflows": "workflow", "roles": "role",
+                "dashboards": "dashboard"}
 DEFAULT_RULE_PATTERNS = ("rules/*.rules",)
 
 

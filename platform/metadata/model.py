@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from xrm.metadata.dashboards import Dashboard
 
 OnDelete = Literal["restrict", "set_null", "cascade"]
 RecordScope = Literal["own", "team", "all"]
@@ -244,5 +247,6 @@ class Pack:
     workflows: tuple[Workflow, ...] = ()
     roles: tuple[Role, ...] = ()
     rule_files: tuple[RuleFile, ...] = ()
+    dashboards: tuple[Dashboard, ...] = ()
     #: teams, queues and business calendars the pack's rules name (created on install when missing)
     organization: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))

@@ -24,7 +24,7 @@ from xrm.metadata.problems import JsonPath, PackProblem, format_json_path
 from xrm.metadata.suggest import did_you_mean
 
 #: Pack file kinds and their schema ids.
-KINDS = ("manifest", "entity", "field", "view", "workflow", "role")
+KINDS = ("manifest", "entity", "field", "view", "workflow", "role", "dashboard")
 
 
 def _schema_uri(kind: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 from xrm.context import Context
 from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
 from xrm.metadata.catalog import OWNED_KINDS, Catalog, InstalledPack
+from xrm.metadata.dashboard_store import load_dashboards
 from xrm.metadata.loader import PackSource
 from xrm.metadata.model import Pack, RuleFile
 from xrm.metadata.org import platform_catalog
@@ -106,7 +107,9 @@ def load_catalog(connection: Connection) -> Catalog:
             .order_by(metadata_documents.c.id))
     }
     base = platform_catalog()
+    dashboards, dashboard_owners = load_dashboards(connection)
     return Catalog(
         packs={**base.packs, **installed}, entities={**base.entities, **found["entity"]}, views=found["view"],
-        workflows=found["workflow"], roles=found["role"], owners=owners, rule_files=rule_files,
+        workflows=found["workflow"], roles=found["role"], owners={**owners, **dashboard_owners}, rule_files=rule_files,
+        dashboards=dashboards,
     )

@@ -17,6 +17,7 @@ from typing import Any
 from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.crosscheck import Located, Scope, cross_check
+from xrm.metadata.dashboards import build_dashboard
 from xrm.metadata.jsonfiles import JsonDocument
 from xrm.metadata.loader import MANIFEST, PackSource, read_pack
 from xrm.metadata.model import Pack
@@ -29,6 +30,7 @@ _BUILDERS: dict[str, Callable[..., Any]] = {
     "view": build_view,
     "workflow": build_workflow,
     "role": build_role,
+    "dashboard": build_dashboard,
 }
 
 
@@ -95,7 +97,7 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
         entities=tuple(built["entity"]), views=tuple(built["view"]),
         workflows=tuple(built["workflow"]), roles=tuple(built["role"]),
         installed=installed.without_pack(name), unbuilt_entities=frozenset(unbuilt_entities),
-        broken_fields=broken_fields,
+        broken_fields=broken_fields, dashboards=tuple(built["dashboard"]),
     )
     problems += cross_check(scope)
     problems.sort(key=lambda p: (p.file != MANIFEST, p.file))  # grouped by file, each file's in document order
@@ -106,7 +108,8 @@ def validate_pack(root: Path, installed: Catalog | None = None) -> PackReport:
         depends_on=dict(manifest.get("depends_on") or {}),
         entities=tuple(e.obj for e in scope.entities), views=tuple(v.obj for v in scope.views),
         workflows=tuple(w.obj for w in scope.workflows), roles=tuple(r.obj for r in scope.roles),
-        rule_files=source.rule_files, organization=dict(manifest.get("organization") or {}),
+        rule_files=source.rule_files,
+        dashboards=tuple(d.obj for d in scope.dashboards), organization=dict(manifest.get("organization") or {}),
     )
     rule_problems = pack_rule_problems(pack, installed)
     problems += rule_problems

@@ -16,6 +16,7 @@ from xrm.metadata.crosscheck import (
     Located,
     Scope,
     check_constraint_names,
+    check_dashboards,
     check_dependencies,
     check_entities,
     check_expressions,
@@ -110,7 +111,8 @@ CRM = installed_pack("crm", "1.0.0", entity("account", field("name"), pack="crm"
 
 def test_checks_run_in_the_documented_order() -> None:
     assert CHECKS == (check_dependencies, check_unique_names, check_reserved_names, check_entities,
-                      check_constraint_names, check_views, check_workflows, check_roles, check_expressions)
+                      check_constraint_names, check_views, check_workflows, check_roles, check_dashboards,
+                      check_expressions)
 
 
 def test_located_field_path_keeps_the_position_in_the_document() -> None:

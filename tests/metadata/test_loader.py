@@ -12,7 +12,7 @@ from xrm.metadata.loader import MANIFEST, read_pack
 from xrm.metadata.model import RuleFile
 
 TINY = FIXTURES_DIR / "packs" / "tiny"
-STRAY_EXPECTED = "JSON files in entities/, views/, workflows/, roles/"
+STRAY_EXPECTED = "JSON files in entities/, views/, workflows/, roles/, dashboards/"
 
 
 def make_pack(root: Path, files: dict[str, str | dict | bytes]) -> Path:

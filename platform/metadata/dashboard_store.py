@@ -1,0 +1,87 @@
+"""Dashboards in the metadata store: the packs' documents, and administrators' edits layered over them.
+
+A pack's ``dashboards/*.json`` are stored like its other documents (layer
+``pack``).  An administrator's edit is a document of the same kind and name in
+layer ``admin``; it wins over the pack's.  Resetting deletes the admin
+document, so the pack's (possibly upgraded) version shows again.  Both change
+the metadata version, so every app process reloads its catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from xrm.context import Context
+from xrm.metadata.dashboard_checks import dashboard_problems
+from xrm.metadata.dashboards import Dashboard, build_dashboard
+from xrm.metadata.model import Entity
+from xrm.metadata.problems import PackProblem
+from xrm.metadata.schemas import schema_errors
+from xrm.system_tables import metadata_documents
+
+KIND = "dashboard"
+ADMIN_LAYER = "admin"
+#: Later layers win: an administrator's edit over the pack's document.
+LAYERS = ("pack", ADMIN_LAYER)
+
+
+def load_dashboards(connection: Connection) -> tuple[dict[str, Dashboard], dict[tuple[str, str], str]]:
+    """Every dashboard (each name's winning layer) and the pack owning each: ``("dashboard", name) → pack``."""
+    docs = _documents(connection)
+    dashboards = {name: build_dashboard(definition) for name, (_pack, definition, _layer) in docs.items()}
+    return dashboards, {(KIND, name): pack for name, (pack, _definition, _layer) in docs.items()}
+
+
+def _documents(connection: Connection) -> dict[str, tuple[str, Mapping[str, Any], str]]:
+    t = metadata_documents
+    rows = connection.execute(
+        select(t.c.name, t.c.pack, t.c.definition, t.c.layer).where(t.c.kind == KIND, t.c.layer.in_(LAYERS)))
+    found: dict[str, tuple[str, Mapping[str, Any], str]] = {}
+    for row in sorted(rows, key=lambda r: LAYERS.index(r.layer)):
+        found[row.name] = (row.pack, row.definition, row.layer)
+    return found
+
+
+def dashboard_document(connection: Connection, name: str) -> tuple[Mapping[str, Any], bool] | None:
+    """The winning document of dashboard ``name`` and whether it is an administrator's edit (None: no such dashboard)."""
+    found = _documents(connection).get(name)
+    return (found[1], found[2] == ADMIN_LAYER) if found else None
+
+
+def dashboard_document_problems(document: Any, name: str, entities: Mapping[str, Entity]) -> list[PackProblem]:
+    """An edited dashboard checked like a pack file: the JSON Schema, then the cross-checks against ``entities``."""
+    file = f"dashboards/{name}.json"
+    problems = [problem for _, problem in schema_errors(KIND, document, file)]
+    if problems:
+        return problems
+    if document["name"] != name:
+        return [PackProblem(file, "a dashboard keeps its name", path="$.name", expected=name, found=document["name"])]
+    return [p for p in dashboard_problems(build_dashboard(document), file, entities) if p.severity == "error"]
+
+
+def save_admin_dashboard(connection: Connection, document: Mapping[str, Any], context: Context) -> None:
+    """Store ``document`` (already checked) as the administrators' version of its dashboard."""
+    from xrm.metadata.store import bump_metadata_version
+
+    name = document["name"]
+    owner = _documents(connection)[name][0]
+    _delete_admin(connection, name)
+    connection.execute(insert(metadata_documents).values(
+        kind=KIND, name=name, pack=owner, layer=ADMIN_LAYER, definition=dict(document), updated_at=context.now))
+    bump_metadata_version(connection)
+
+
+def reset_dashboard(connection: Connection, name: str) -> None:
+    """Drop the administrators' version of dashboard ``name``: the pack's shows again."""
+    from xrm.metadata.store import bump_metadata_version
+
+    _delete_admin(connection, name)
+    bump_metadata_version(connection)
+
+
+def _delete_admin(connection: Connection, name: str) -> None:
+    t = metadata_documents
+    connection.execute(delete(t).where(t.c.kind == KIND, t.c.name == name, t.c.layer == ADMIN_LAYER))
