@@ -18,7 +18,7 @@ from xrm.runtime.api.routes import api_mount, http_error
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import WriteHook
 from xrm.runtime.secret_key import secret_key
-from xrm.ui import auth_pages, dry_run_pages, form_pages, pages
+from xrm.ui import auth_pages, dry_run_pages, form_pages, list_action_pages, pages
 from xrm.ui.board_pages import board_page, move_card
 from xrm.ui.list_pages import list_page
 from xrm.ui.notification_pages import notifications_page
@@ -56,6 +56,11 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_di
             Route("/rules/dry-run", post_endpoint(dry_run_pages.run_dry_run), methods=["POST"]),
             Route("/app/{entity}/board", page_endpoint(board_page), methods=["GET"], name="board"),
             Route("/app/{entity}/board/move", post_endpoint(move_card), methods=["POST"], name="board_move"),
+            Route("/app/{entity}/views", post_endpoint(list_action_pages.save_list_view), methods=["POST"],
+                  name="save_view"),
+            Route("/app/{entity}/views/{view_id:int}/delete", post_endpoint(list_action_pages.delete_list_view),
+                  methods=["POST"], name="delete_view"),
+            Route("/app/{entity}/bulk", post_endpoint(list_action_pages.bulk), methods=["POST"], name="bulk"),
             Route("/app/{entity}/new", page_endpoint(form_pages.new_form), methods=["GET"], name="new"),
             Route("/app/{entity}/new", post_endpoint(form_pages.create), methods=["POST"]),
             Route("/app/{entity}/validate", post_endpoint(form_pages.validate), methods=["POST"], name="validate"),

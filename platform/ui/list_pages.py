@@ -17,26 +17,30 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
-from xrm.metadata.fieldtypes import get_field_type
-from xrm.metadata.model import Entity, Field, ListView
+from xrm.metadata.model import Entity, Field
 from xrm.runtime.permissions import EntityAccess
-from xrm.runtime.queries import SYSTEM_FIELDS, ListQuery, ListRequest, Page
+from xrm.runtime.queries import ListQuery, ListRequest, Page
 from xrm.runtime.record_errors import Forbidden, Invalid
 from xrm.runtime.workflows import workflows_of
 from xrm.ui.board_moves import board_fields
+from xrm.ui.bulk_actions import bulk_actions
 from xrm.ui.display import Cell, Names
+from xrm.ui.list_state import (  # noqa: F401  (entity_views … view_sort: the export reuses them from here)
+    FALLBACK_COLUMNS,
+    ListState,
+    ResolvedList,
+    both_filters,
+    combined_filter,
+    entity_views,
+    pick_view,
+    resolve_list,
+    sortable,
+    view_columns,
+    view_sort,
+)
 from xrm.ui.page_calls import PageCall
 
 PAGE_SIZE = 25
-#: Columns shown when an entity has no list view: its first fields.
-FALLBACK_COLUMNS = 6
-
-
-@dataclass(frozen=True)
-class ViewOption:
-    name: str
-    label: str
-    selected: bool
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Row:
+    id: int
     href: str
+    label: str
     cells: tuple[Cell, ...]
 
 
@@ -64,76 +70,25 @@ class Paging:
     next_href: str | None
 
 
-@dataclass(frozen=True)
-class ListState:
-    """What the reader asked for, as given (the form shows it back)."""
-
-    view: str | None
-    q: str
-    filter: str
-    sort: str
-    offset: int
-
-    def params(self, **changes: Any) -> dict[str, str]:
-        values = {"view": self.view, "q": self.q, "filter": self.filter, "sort": self.sort, "offset": self.offset,
-                  **changes}
-        return {k: str(v) for k, v in values.items() if v not in (None, "", 0)}
-
-
-def _state(call: PageCall) -> ListState:
-    params = call.request.query_params
-    raw_offset = params.get("offset", "")
-    offset = int(raw_offset) if raw_offset.isascii() and raw_offset.isdigit() else 0
-    return ListState(params.get("view") or None, params.get("q", "").strip(), params.get("filter", "").strip(),
-                     params.get("sort", "").strip(), offset)
-
-
-def entity_views(call: PageCall, entity: str) -> list[ListView]:
-    return sorted((v for v in call.model.catalog.views.values() if v.entity == entity),
-                  key=lambda v: (not v.default, v.label.lower()))
-
-
-def pick_view(views: list[ListView], name: str | None) -> ListView | None:
-    chosen = next((v for v in views if v.name == name), None)
-    return chosen or (views[0] if views else None)
-
-
-def _field(entity: Entity, name: str) -> Field | None:
-    return entity.field(name) or SYSTEM_FIELDS.get(name)
-
-
-def view_columns(entity: Entity, view: ListView | None, access: EntityAccess) -> list[Field]:
-    names = view.columns if view else tuple(f.name for f in entity.fields)[:FALLBACK_COLUMNS]
-    fields = [_field(entity, n) for n in names if access.can_read_field(n)]
-    return [f for f in fields if f is not None]
-
-
-def view_sort(view: ListView | None) -> str:
-    return ",".join(("-" if k.descending else "") + k.field for k in view.sort) if view else ""
-
-
-def combined_filter(view: ListView | None, own: str) -> str | None:
-    parts = [f"({text})" for text in ((view.filter if view else None), own) if text]
-    return "\n and ".join(parts) or None
-
-
 class _Checked:
     """The request split into the parts that check and the messages of those that do not."""
 
-    def __init__(self, call: PageCall, entity: Entity, view: ListView | None, state: ListState) -> None:
+    def __init__(self, call: PageCall, entity: Entity, resolved: ResolvedList, offset: int) -> None:
         self.errors: dict[str, list[str]] = {}
-        self.own_filter = state.filter
+        self.own_filter = resolved.own_filter
         if self.own_filter:  # checked alone, so that line:column point into what the reader typed
             try:
                 ListQuery(call.model, call.context, entity.name, ListRequest(filter=self.own_filter, with_total=False))
             except Invalid as error:
                 self._note(error)
                 self.own_filter = ""
-        self.sort = state.sort or view_sort(view)
-        self.search = state.q
-        self.offset = state.offset
+        self.resolved = resolved
+        self.sort = resolved.sort
+        self.search = resolved.search
+        self.offset = offset
+        self.base_filter = resolved.base.filter if resolved.base else None
         # a list that silently ignored a broken filter would look filtered: show none until it is fixed
-        self.query = None if "filter" in self.errors else self._build(call, entity, view)
+        self.query = None if "filter" in self.errors else self._build(call, entity)
 
     def _note(self, error: Invalid) -> None:
         for problem in error.errors:
@@ -141,12 +96,15 @@ class _Checked:
         if not error.errors:
             self.errors.setdefault("list", []).append(error.detail)
 
-    def _build(self, call: PageCall, entity: Entity, view: ListView | None) -> ListQuery | None:
+    def request(self, **changes: Any) -> ListRequest:
+        values = {"filter": both_filters(self.base_filter, self.own_filter), "sort": self.sort or None,
+                  "search": self.search or None, "limit": PAGE_SIZE, "offset": self.offset, **changes}
+        return ListRequest(**values)
+
+    def _build(self, call: PageCall, entity: Entity) -> ListQuery | None:
         for _attempt in range(2):
-            request = ListRequest(filter=combined_filter(view, self.own_filter), sort=self.sort or None,
-                                  search=self.search or None, limit=PAGE_SIZE, offset=self.offset)
             try:
-                return ListQuery(call.model, call.context, entity.name, request)
+                return ListQuery(call.model, call.context, entity.name, self.request())
             except Invalid as error:
                 self._note(error)
                 fields = {p.field for p in error.errors}
@@ -154,7 +112,7 @@ class _Checked:
                 self.search = "" if "q" in fields else self.search
                 self.offset = 0 if fields & {"offset", "limit"} else self.offset
                 if "filter" in fields:  # the reader's filter checked alone: the view's own is at fault
-                    view = None
+                    self.base_filter = None
         return None
 
 
@@ -164,10 +122,9 @@ def _sort_columns(columns: list[Field], effective_sort: str, href: Any) -> list[
     descending, current = first.startswith("-"), first.lstrip("+-")
     result = []
     for field in columns:
-        sortable = get_field_type(field.type).indexable
         aria = ("descending" if descending else "ascending") if field.name == current else None
         target = f"-{field.name}" if aria == "ascending" else field.name
-        result.append(Column(field.name, field.label, href(sort=target, offset=0) if sortable else None, aria))
+        result.append(Column(field.name, field.label, href(sort=target, offset=0) if sortable(field) else None, aria))
     return result
 
 
@@ -194,34 +151,46 @@ def list_page(call: PageCall) -> Response:
     access = call.service.access(call.context.actor, entity.name)
     if not access.allows("read"):
         raise Forbidden(f"you may not read {entity.plural_label.lower()}")
-    state = _state(call)
-    views = entity_views(call, entity.name)
-    view = pick_view(views, state.view)
-    checked = _Checked(call, entity, view, state)
+    state = ListState.of(call.request.query_params)
+    resolved = resolve_list(call, entity, access, state)
+    checked = _Checked(call, entity, resolved, state.offset)
     path = f"/app/{entity.name}"
 
     def href(**changes: Any) -> str:
         query = urlencode(state.params(**changes))
         return path + (f"?{query}" if query else "")
 
-    columns = view_columns(entity, view, access)
+    columns = resolved.columns
     rows: list[Row] = []
     paging = None
     if checked.query is not None:
         page = checked.query.run(call.connection)
         names = Names(call.connection, call.model, call.context.actor)
         names.want_rows(columns, page.items)
-        rows = [Row(f"{path}/{record['id']}", tuple(names.cell(f, record.get(f.name)) for f in columns))
-                for record in page.items]
+        rows = []
+        for record in page.items:
+            cells = tuple(names.cell(f, record.get(f.name)) for f in columns)
+            rows.append(Row(record["id"], f"{path}/{record['id']}", cells[0].text if cells else str(record["id"]),
+                            cells))
         paging = _paging(page, checked.offset, href)
+    export_query = urlencode(state.params(offset=0))
+    base = resolved.base
     values = {
         "entity": entity, "path": path, "state": state, "errors": checked.errors,
-        "views": [ViewOption(v.name, v.label, v is view) for v in views],
+        "view_groups": resolved.groups, "base": base,
+        "base_is_saved": base is not None and base.saved is not None,
+        "base_is_mine": base is not None and base.saved is not None and base.saved.mine(call.context),
+        "column_choices": resolved.column_choices,
         "columns": _sort_columns(columns, checked.sort, href),
         "rows": rows, "paging": paging, "sort": state.sort,
         "has_errors": bool(checked.errors),
         "new_href": f"{path}/new" if access.allows("create") else None,
+        "import_href": f"{path}/import" if access.allows("create") else None,
+        "export_href": f"{path}/export.csv" + (f"?{export_query}" if export_query else ""),
         "board_href": _board_href(path, entity, access, workflows_of(call.model, entity.name), state),
+        "bulk": bulk_actions(call, entity, access),
+        "return_to": href(),
+        "can_share": call.context.actor.is_admin or access.read == "all",
     }
     if call.wants_fragment("list-region"):
         return call.render_fragment("_list_region.html", values)
