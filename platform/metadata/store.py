@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from xrm.context import Context
+from xrm.metadata.admin_store import stored_documents
 from xrm.metadata.builder import build_entity, build_role, build_view, build_workflow
 from xrm.metadata.catalog import OWNED_KINDS, Catalog, InstalledPack
 from xrm.metadata.dashboard_store import load_dashboards
+from xrm.metadata.layers import ADMIN_LAYER, OVERLAID_KINDS, overlay_documents
 from xrm.metadata.loader import PackSource
 from xrm.metadata.model import Pack, RuleFile
 from xrm.metadata.org import platform_catalog
@@ -70,8 +72,13 @@ def bump_metadata_version(connection: Connection) -> int:
     return connection.execute(statement).scalar_one()
 
 
-def current_metadata_version(connection: Connection) -> int:
-    return connection.execute(select(metadata_version.c.version).where(metadata_version.c.id == 1)).scalar() or 0
+def current_metadata_version(connection: Connection, *, hold: bool = False) -> int:
+    """The metadata version; ``hold`` keeps a shared lock on it until the transaction ends (PostgreSQL),
+    so a metadata change (which bumps it first) waits for this transaction, and the next one for the change."""
+    query = select(metadata_version.c.version).where(metadata_version.c.id == 1)
+    if hold and connection.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    return connection.execute(query).scalar() or 0
 
 
 _BUILDERS: dict[str, Any] = {"view": build_view, "workflow": build_workflow, "role": build_role}
@@ -86,12 +93,9 @@ def load_catalog(connection: Connection) -> Catalog:
     }
     found: dict[str, dict[str, Any]] = {"entity": {}, "view": {}, "workflow": {}, "role": {}}
     owners: dict[tuple[str, str], str] = {}
-    query = (
-        select(metadata_documents.c.kind, metadata_documents.c.pack, metadata_documents.c.definition)
-        .where(metadata_documents.c.layer == PACK_LAYER, metadata_documents.c.kind.in_(list(found)))
-        .order_by(metadata_documents.c.id)
-    )
-    for kind, pack_name, definition in connection.execute(query):
+    documents = overlay_documents(stored_documents(connection, PACK_LAYER, found),
+                                  stored_documents(connection, ADMIN_LAYER, OVERLAID_KINDS))
+    for kind, _name, pack_name, definition in ((d.kind, d.name, d.pack, d.definition) for d in documents):
         if kind == "entity":
             built = build_entity(definition, pack_name)
         else:

@@ -11,7 +11,7 @@ import threading
 
 from sqlalchemy import Connection, Engine
 
-from xrm.db import read_only
+from xrm.db import READ_ONLY_OPTION, read_only
 from xrm.metadata import store
 from xrm.metadata.catalog import Catalog
 from xrm.runtime.record_model import RecordModel
@@ -35,7 +35,9 @@ class CatalogCache:
 
     def model_for(self, connection: Connection) -> RecordModel:
         """The model of the metadata ``connection`` sees (a request's own transaction, so both agree)."""
-        version = store.current_metadata_version(connection)
+        # a write transaction holds the version (a shared row lock) so no metadata change lands under it
+        writes = not connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        version = store.current_metadata_version(connection, hold=writes)
         current = self._current
         if version <= current[0] and current[2] is not None:
             return current[2]

@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 from xrm.runtime.api.approval_routes import approval_routes
 from xrm.runtime.api.calls import Call, api_endpoint, json_response
 from xrm.runtime.api.meta_routes import meta_routes
+from xrm.runtime.api.meta_write import meta_write_routes
 from xrm.runtime.api.openapi import openapi_document
 from xrm.runtime.api.problems import problem_response
 from xrm.runtime.api.record_routes import record_routes, workflow_routes
@@ -23,7 +24,8 @@ def openapi_json(call: Call) -> Response:
 
 def api_mount() -> Mount:
     routes = [Route("/openapi.json", api_endpoint(openapi_json, public=True), methods=["GET"]),
-              *meta_routes(), *approval_routes(), *rules_routes(), *record_routes(), *workflow_routes()]
+              *meta_routes(), *meta_write_routes(), *approval_routes(), *rules_routes(), *record_routes(),
+              *workflow_routes()]
     return Mount("/api", routes=routes, name="api")
 
 
