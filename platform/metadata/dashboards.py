@@ -29,6 +29,8 @@ class Grouping:
     bucket: str | None = None
     #: Labels that replace the shown name of a value (``{"true": "Breached"}``).
     labels: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))
+    #: Colours of values (``{"true": "#d1495b"}``), over the picklist options' own.
+    colors: Mapping[str, str] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ Document = Mapping[str, Any]
 def _grouping(doc: Document | None) -> Grouping | None:
     if not doc:
         return None
-    return Grouping(doc["field"], doc.get("bucket"), MappingProxyType(dict(doc.get("labels") or {})))
+    return Grouping(doc["field"], doc.get("bucket"), MappingProxyType(dict(doc.get("labels") or {})),
+                    MappingProxyType(dict(doc.get("colors") or {})))
 
 
 def build_widget(doc: Document) -> Widget:

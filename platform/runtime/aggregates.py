@@ -15,7 +15,7 @@ sum) and the filter ``stage = 'proposal'`` that lists those records.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -210,7 +210,8 @@ def _assemble(query: AggregateQuery, dims: list[_Dimension], rows: list[tuple], 
     keyed = [tuple(normalise_key(dim.kind, row[i]) for i, dim in enumerate(dims)) + tuple(row[width:]) for row in rows]
     axes: list[tuple[Group, ...]] = []
     for i, dim in enumerate(dims):
-        axes.append(tuple(dim.kind.groups([row[i] for row in keyed], dim.grouping, dim.resolved)))
+        groups = dim.kind.groups([row[i] for row in keyed], dim.grouping, dim.resolved)
+        axes.append(tuple(replace(g, color=dim.grouping.colors.get(g.key, g.color)) for g in groups))
     if not dims:
         axes.append((Group(ALL, None, "All", ""),))
     shell = Aggregate(query, axes[0], axes[1] if width > 1 else (), {}, value_field)

@@ -18,7 +18,7 @@ from xrm.runtime.api.routes import api_mount, http_error
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import WriteHook
 from xrm.runtime.secret_key import secret_key
-from xrm.ui import auth_pages, dry_run_pages, form_pages, list_action_pages, pages
+from xrm.ui import auth_pages, dashboard_pages, dry_run_pages, form_pages, list_action_pages, pages
 from xrm.ui.board_pages import board_page, move_card
 from xrm.ui.list_pages import list_page
 from xrm.ui.notification_pages import notifications_page
@@ -50,6 +50,8 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_di
             Route("/login", auth_pages.login, methods=["POST"]),
             Route("/logout", auth_pages.logout, methods=["POST"], name="logout"),
             Route("/notifications", page_endpoint(notifications_page), name="notifications"),
+            Route("/dashboards", page_endpoint(dashboard_pages.dashboards_page), name="dashboards"),
+            Route("/dashboards/{name}", page_endpoint(dashboard_pages.dashboard_page), name="dashboard"),
             Route("/entities/{entity}", page_endpoint(pages.entity_detail), name="entity"),
             Route("/app/{entity}", page_endpoint(list_page), name="list"),
             Route("/rules/dry-run", page_endpoint(dry_run_pages.dry_run_form), methods=["GET"], name="dry_run"),
