@@ -56,6 +56,7 @@ def build_field(doc: Document) -> Field:
         options=tuple(sorted(options, key=lambda o: o.order)),
         target=doc.get("target"), on_delete=doc.get("on_delete"), expression=doc.get("expression"),
         returns=doc.get("returns"), format=doc.get("format"), description=doc.get("description"),
+        visible_when=doc.get("visible_when"), required_when=doc.get("required_when"),
         settings=MappingProxyType(_own_settings(doc)),
     )
 

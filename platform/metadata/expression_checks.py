@@ -55,6 +55,12 @@ def check_expressions(scope: Scope) -> Iterator[PackProblem]:
                         field.expression, entity, scope.all_entities, expected=expected).fields_used
                 except ExpressionError:
                     yield from _expression_problems(item.file, path, field.expression, entity, scope, expected)
+        for index, field in enumerate(entity.fields):
+            for condition in ("visible_when", "required_when"):
+                source = getattr(field, condition)
+                if source:
+                    yield from _expression_problems(item.file, (*item.field_path(index), condition), source, entity,
+                                                    scope, "boolean")
         for index, rule in enumerate(entity.validations):
             yield from _expression_problems(item.file, ("validations", index, "check"), rule.check, entity, scope,
                                             "boolean")

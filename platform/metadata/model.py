@@ -56,6 +56,10 @@ class Field:
     returns: str | None = None
     format: str | None = None
     description: str | None = None
+    #: Forms show the field only while this expression holds.
+    visible_when: str | None = None
+    #: While this expression holds, the field must have a value.
+    required_when: str | None = None
     #: A field type's own properties that have no attribute above (types registered by extensions).
     settings: Mapping[str, Any] = dataclass_field(default_factory=lambda: MappingProxyType({}))
 

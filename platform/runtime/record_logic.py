@@ -34,12 +34,16 @@ class EntityLogic:
     entity: Entity
     formulas: tuple[tuple[Field, CheckedExpression], ...]
     validations: tuple[tuple[ValidationRule, CheckedExpression], ...]
+    #: fields with a ``required_when`` condition, and the condition
+    required_when: tuple[tuple[Field, CheckedExpression], ...] = ()
+    #: fields with a ``visible_when`` condition (forms show them while it holds)
+    visible_when: tuple[tuple[Field, CheckedExpression], ...] = ()
 
     @property
     def lookups(self) -> tuple[str, ...]:
         """Lookup paths the record must hold as nested mappings for these expressions."""
-        paths = {p for _, checked in (*self.formulas, *self.validations) for p in checked.lookups}
-        return tuple(sorted(paths))
+        every = (*self.formulas, *self.validations, *self.required_when, *self.visible_when)
+        return tuple(sorted({p for _, checked in every for p in checked.lookups}))
 
 
 def compile_entity_logic(entity: Entity, entities: Mapping[str, Entity]) -> EntityLogic:
@@ -52,7 +56,12 @@ def compile_entity_logic(entity: Entity, entities: Mapping[str, Entity]) -> Enti
     validations = tuple(
         (rule, check_expression(rule.check, entity, entities, expected="boolean")) for rule in entity.validations
     )
-    return EntityLogic(entity, tuple(formulas[name] for name in _formula_order(entity.name, formulas)), validations)
+    def conditions(attribute: str) -> tuple[tuple[Field, CheckedExpression], ...]:
+        return tuple((f, check_expression(getattr(f, attribute), entity, entities, expected="boolean"))
+                     for f in entity.fields if getattr(f, attribute))
+
+    return EntityLogic(entity, tuple(formulas[name] for name in _formula_order(entity.name, formulas)), validations,
+                       conditions("required_when"), conditions("visible_when"))
 
 
 def _formula_order(entity: str, formulas: Mapping[str, tuple[Field, CheckedExpression]]) -> list[str]:
@@ -118,3 +127,26 @@ def validation_errors(logic: EntityLogic, record: Mapping[str, Any], context: Ma
             targets = rule.fields or (None,)
             errors += [FieldError(field, rule.message, f"validation:{rule.name}") for field in targets]
     return errors
+
+
+def conditionally_required_errors(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any],
+                                  skip: set[str | None]) -> list[FieldError]:
+    """An error for each empty field whose ``required_when`` holds (fields in ``skip`` already have one)."""
+    return [
+        FieldError(field.name, f"'{field.label}' is required when {field.required_when}", "required")
+        for field, checked in logic.required_when
+        if field.name not in skip and is_empty(record.get(field.name)) and checked.python(record, context) is True
+    ]
+
+
+def shown_fields(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, bool]:
+    """For each field with a condition: whether forms show it now, and whether it is required now."""
+    return {
+        **{f"visible:{f.name}": checked.python(record, context) is True for f, checked in logic.visible_when},
+        **{f"required:{f.name}": checked.python(record, context) is True for f, checked in logic.required_when},
+    }
+
+
+def is_empty(value: Any) -> bool:
+    """No value: null, empty text or an empty multi-select list."""
+    return value is None or value == "" or value == []

@@ -31,7 +31,14 @@ from xrm.runtime.record_constraints import assign_autonumbers, check_unique, che
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
 from xrm.runtime.record_hooks import RecordChange, WriteHook
 from xrm.runtime.record_input import STATE_SETTING_SOURCES, coerce_input, count_text
-from xrm.runtime.record_logic import FieldError, apply_defaults, apply_formulas, validation_errors
+from xrm.runtime.record_logic import (
+    FieldError,
+    apply_defaults,
+    apply_formulas,
+    conditionally_required_errors,
+    is_empty,
+    validation_errors,
+)
 from xrm.runtime.record_model import RecordModel
 from xrm.runtime.record_references import check_restrict, missing_references
 
@@ -59,10 +66,6 @@ def atomic(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, connection, *args, **kwargs)
 
     return wrapper
-
-
-def is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
 
 
 class RecordService:
@@ -395,6 +398,7 @@ class RecordService:
             if (field.required and not get_field_type(field.type).computed and field.name not in malformed
                     and is_empty(record.get(field.name))):
                 errors.append(FieldError(field.name, f"'{field.label}' is required", "required"))
+        errors += conditionally_required_errors(logic, expanded, evaluation_context, {e.field for e in errors} | malformed)
         if not malformed:
             errors += validation_errors(logic, expanded, evaluation_context)
         if errors:

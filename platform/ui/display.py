@@ -20,6 +20,7 @@ from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.fieldtypes.relation import USERS_TABLE
 from xrm.metadata.model import Field
 from xrm.runtime.permissions import entity_access, scope_condition
+from xrm.runtime.record_logic import is_empty
 from xrm.runtime.record_model import RecordModel
 
 EMPTY_TEXT = "—"
@@ -60,10 +61,6 @@ def display_text(field: Field, value: Any) -> str:
     if isinstance(value, datetime):
         return when_text(value)
     return get_field_type(field.type).display(value, field)
-
-
-def is_empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
 
 
 class Names:

@@ -19,9 +19,11 @@ from xrm.runtime.permissions import EntityAccess
 from xrm.runtime.record_logic import FieldError
 from xrm.runtime.workflows import workflows_of
 from xrm.ui.display import Cell, Names
+from xrm.ui.form_conditions import FormConditions
 from xrm.ui.form_fields import Choice, Choices, form_values, posted_values, widget_for
 from xrm.ui.page_calls import PageCall
 
+NO_CONDITIONS = FormConditions()
 #: Posted names that are the form's own, not fields of the record.
 CONTROL_NAMES = frozenset({"csrf_token", "version", "_field"})
 
@@ -40,6 +42,9 @@ class FormField:
     errors: tuple[str, ...] = ()
     cell: Cell | None = None
     wide: bool = False
+    #: shown or required only under a condition (its wrapper carries an id the conditions' style block targets)
+    conditional: bool = False
+    required_when: str | None = None
 
     @property
     def id(self) -> str:
@@ -91,7 +96,7 @@ def submitted(fields: list[Field], form: FormData) -> dict[str, Any]:
 
 def build_form(call: PageCall, entity: Entity, access: EntityAccess, record: Mapping[str, Any],
                values: Mapping[str, Any] | None, errors: Mapping[str | None, list[str]],
-               only: Iterable[str] | None = None) -> list[FormField]:
+               only: Iterable[str] | None = None, conditions: FormConditions = NO_CONDITIONS) -> list[FormField]:
     """The form's fields: controls showing ``values`` (typed) or ``record`` (stored), the rest shown read-only."""
     editable = editable_fields(call, entity, access, only)
     shown = form_values(editable, record) if values is None else values
@@ -105,7 +110,9 @@ def build_form(call: PageCall, entity: Entity, access: EntityAccess, record: Map
         if field is None or field.hidden or not access.can_read_field(field.name):
             continue
         common = {"name": field.name, "label": field.label, "hint": field.help_text,
-                  "errors": tuple(errors.get(field.name, ())), "wide": field.type == "long_text"}
+                  "errors": tuple(errors.get(field.name, ())), "wide": field.type == "long_text",
+                  "conditional": bool(field.visible_when or field.required_when),
+                  "required_when": field.required_when}
         if field.name not in editable_names:
             result.append(FormField(control="shown", cell=names.cell(field, record.get(field.name)), **common))
             continue
@@ -114,7 +121,8 @@ def build_form(call: PageCall, entity: Entity, access: EntityAccess, record: Map
         choices = widget.choices(chooser, field, record.get(field.name)) if widget.choices else None
         control = widget.control if widget.choices is None or choices is not None else "input"
         result.append(FormField(control=control, input_type=widget.input_type, step=widget.step, value=value,
-                                choices=choices or (), required=field.required and control != "checkbox", **common))
+                                choices=choices or (), required=control != "checkbox" and (
+                                    field.required or conditions.is_required(field.name)), **common))
     return result
 
 

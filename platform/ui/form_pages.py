@@ -19,6 +19,7 @@ from xrm.runtime.permissions import EntityAccess
 from xrm.runtime.record_errors import Forbidden, RecordError, StaleVersion
 from xrm.runtime.record_logic import FieldError
 from xrm.ui.display import record_name
+from xrm.ui.form_conditions import form_conditions
 from xrm.ui.form_model import build_form, editable_fields, error_links, field_errors, submitted, typed_values
 from xrm.ui.page_calls import PageCall
 
@@ -36,7 +37,9 @@ def _page(call: PageCall, entity: Entity, access: EntityAccess, record: Mapping[
           values: Mapping[str, Any] | None = None, errors: Mapping[str | None, list[str]] | None = None,
           record_id: int | None = None, status: int = 200) -> Response:
     errors = errors or {}
-    fields = build_form(call, entity, access, record, values, errors)
+    posted = submitted(editable_fields(call, entity, access), call.form) if values is not None and call.form else None
+    conditions = form_conditions(call, entity, record, posted)
+    fields = build_form(call, entity, access, record, values, errors, conditions=conditions)
     editing = record_id is not None
     base = f"/app/{entity.name}"
     return call.render("form.html", {
@@ -46,6 +49,7 @@ def _page(call: PageCall, entity: Entity, access: EntityAccess, record: Mapping[
         "cancel_href": f"{base}/{record_id}" if editing else base, "list_href": base,
         "validate_href": f"{base}/validate" + (f"?id={record_id}" if editing else ""),
         "version": record.get("version") if values is None else (call.form or {}).get("version", ""),
+        "conditions": conditions,
     }, status=status)
 
 
@@ -141,4 +145,7 @@ def validate(call: PageCall) -> Response:
     record_id = None if creating else _number(call.request.query_params.get("id"))
     problems = _dry_run(call, entity, values, record_id)
     messages = [p.message for p in problems if p.field == name]
-    return call.render_fragment("_field_error.html", {"id": f"f-{name}-error", "messages": messages})
+    current = {} if record_id is None else call.service.get(call.connection, call.context, entity.name, record_id)
+    conditions = form_conditions(call, entity, current, values)
+    return call.render_fragment("_validated.html", {"id": f"f-{name}-error", "messages": messages,
+                                                    "conditions": conditions, "oob": True})

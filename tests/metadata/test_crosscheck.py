@@ -614,6 +614,17 @@ def test_expression_problems_carry_file_path_line_and_column(where: str, path: s
     assert problem.excerpt.splitlines() == [bad, " " * 20 + "^"]
 
 
+@pytest.mark.parametrize("condition", ["visible_when", "required_when"])
+def test_field_conditions_are_checked_with_their_path(condition: str) -> None:
+    ticket = entity("ticket", field("subject"), field("hours", "decimal", **{condition: "subjet = 'x'"}))
+    [problem] = check_expressions(scope(entities=[ticket]))
+    assert (problem.path, problem.line, problem.column) == (f"$.fields[1].{condition}", 1, 1)
+    assert problem.hint == "did you mean 'subject'?"
+    numeric = entity("ticket", field("subject"), field("hours", "decimal", **{condition: "hours + 1"}))
+    [not_boolean] = check_expressions(scope(entities=[numeric]))
+    assert not_boolean.path == f"$.fields[1].{condition}"
+
+
 def test_conditions_must_be_boolean() -> None:
     ticket = entity("ticket", field("hours", "decimal"), validations=(ValidationRule("v", "hours + 1", "m"),))
     [problem] = check_expressions(scope(entities=[ticket]))

@@ -243,6 +243,20 @@ def test_validation_rules_are_reported_all_at_once(installed: Installed, service
     assert count(installed, service, "lead") == 0
 
 
+def test_a_field_is_required_while_its_required_when_holds(installed: Installed, service: RecordService) -> None:
+    account = create(installed, service, "account", {"name": "Required When Inc"})
+    values = {"name": "Lost deal", "account": account["id"], "loss_reason": "competitor"}
+    with pytest.raises(Invalid) as caught:
+        create(installed, service, "opportunity", values)
+    assert error_codes(caught.value) == {("competitor", "required")}
+    assert caught.value.errors[0].message == "'Main Competitor' is required when loss_reason = 'competitor'"
+    saved = create(installed, service, "opportunity", {**values, "loss_reason": "price"})
+    with pytest.raises(Invalid):
+        update(installed, service, "opportunity", saved["id"], {"loss_reason": "competitor"})
+    changed = update(installed, service, "opportunity", saved["id"], {"loss_reason": "competitor", "competitor": "Initrode"})
+    assert changed["competitor"] == "Initrode"
+
+
 def test_validation_rules_comparing_fields(installed: Installed, service: RecordService) -> None:
     with pytest.raises(Invalid) as caught:
         create(installed, service, "campaign", {"name": "Spring", "start_date": "2026-04-01", "end_date": "2026-03-31"})

@@ -193,3 +193,44 @@ def test_a_transition_needing_fields_asks_for_them_first(site: Site) -> None:
                   {"disqualification_reason": "no_budget"})
     assert taken.status_code == 303, taken.text
     assert "Moved on via ui" in client.get(f"/app/lead/{lead}").text
+
+
+# -- conditions: visible_when and required_when ---------------------------------------------------------
+
+
+def _conditions_block(page: str) -> str:
+    match = re.search(r'<div id="form-conditions"[^>]*><style>(.*?)</style></div>', page)
+    assert match, "the form carries its conditions' style block"
+    return match.group(1)
+
+
+def test_a_field_shows_only_while_its_visible_when_holds(site: Site) -> None:
+    client = site.browser("admin")
+    page = client.get("/app/opportunity/new").text
+    assert 'id="f-loss_reason-wrap"' in page, "the field is in the form (its value is kept and posted)"
+    assert "#f-loss_reason-wrap{display:none}" in _conditions_block(page), "hidden while stage is not closed lost"
+    assert "Required when <code>loss_reason = &#39;competitor&#39;</code>" in page
+
+
+def test_a_required_when_error_comes_back_next_to_the_field_without_javascript(site: Site) -> None:
+    client = site.browser("admin")
+    response = _post(client, "/app/opportunity/new", "/app/opportunity/new",
+                     {"name": "Lost to Initrode", "account": str(site.ids["account"]), "loss_reason": "competitor"})
+    assert response.status_code == 422
+    assert "&#39;Main Competitor&#39; is required when loss_reason = &#39;competitor&#39;" in response.text
+    assert "#f-competitor-wrap .when-required{display:inline}" in _conditions_block(response.text)
+    assert re.search(r'<input type="text" id="f-competitor"[^>]*required aria-required="true"', response.text)
+
+
+def test_validating_a_change_swaps_the_conditions_out_of_band(site: Site) -> None:
+    client = site.browser("admin")
+    token = csrf_of(client.get("/app/opportunity/new").text)
+    response = client.post("/app/opportunity/validate", headers={"HX-Request": "true", "HX-Trigger-Name": "loss_reason"},
+                           data={"csrf_token": token, "name": "X", "account": str(site.ids["account"]),
+                                 "loss_reason": "competitor"})
+    assert response.text.startswith('<div id="f-loss_reason-error"')
+    assert '<div id="form-conditions" hx-swap-oob="true">' in response.text
+    assert "#f-competitor-wrap .when-required{display:inline}" in response.text
+    calm = client.post("/app/opportunity/validate", headers={"HX-Request": "true", "HX-Trigger-Name": "loss_reason"},
+                       data={"csrf_token": token, "name": "X", "account": str(site.ids["account"]), "loss_reason": "price"})
+    assert "when-required{display:inline}" not in calm.text

@@ -116,3 +116,26 @@ def test_a_dry_run_shows_which_rules_fire_and_why(admin_page: Page) -> None:
     expect(result).to_contain_text("because")
     shoot(page, "dry-run")
     assert_accessible(page, "the dry-run result")
+
+
+def test_a_condition_marks_a_field_required_as_soon_as_its_trigger_changes(admin_page: Page,
+                                                                            live_server: LiveServer) -> None:
+    headers = live_server.api_headers()
+    request = admin_page.request
+    account = request.post(f"{live_server.url}/api/account", headers=headers, data={"name": unique("Lost Co ")}).json()
+    opportunity = request.post(f"{live_server.url}/api/opportunity", headers=headers,
+                               data={"name": unique("Lost "), "account": account["id"]}).json()
+    closed = request.post(f"{live_server.url}/api/opportunity/{opportunity['id']}/transitions/close_lost",
+                          headers=headers, data={"values": {"close_date": "2026-11-30", "loss_reason": "price"}})
+    assert closed.ok, closed.text()
+    page = admin_page
+    page.goto(f"/app/opportunity/{opportunity['id']}/edit")
+    marker = page.locator("#f-competitor-wrap .when-required")
+    expect(page.get_by_label("Loss Reason")).to_be_visible()
+    expect(marker).to_be_hidden()
+    page.get_by_label("Loss Reason").select_option(label="Lost to Competitor")
+    expect(marker).to_be_visible()
+    shoot(page, "form-condition")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#f-competitor-error")).to_contain_text("is required when loss_reason = 'competitor'")
+    assert_accessible(page, "a form with a condition")
