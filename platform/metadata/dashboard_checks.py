@@ -34,13 +34,13 @@ from xrm.metadata.suggest import did_you_mean
 def dashboard_problems(dashboard: Dashboard, file: str, entities: Mapping[str, Entity],
                        known: frozenset[str] = frozenset()) -> Iterator[PackProblem]:
     """Every problem of ``dashboard`` against ``entities``; ``known`` names entities too broken to check against."""
-    names = Counter(w.name for w in dashboard.widgets)
+    seen: set[str] = set()
     for index, widget in enumerate(dashboard.widgets):
         here: JsonPath = ("widgets", index)
-        if names[widget.name] > 1:
+        if widget.name in seen:
             yield problem_at(file, (*here, "name"), f"widget '{widget.name}' is declared twice",
                              expected="each widget name once", found=widget.name)
-            names[widget.name] = 0
+        seen.add(widget.name)
         entity = entities.get(widget.entity)
         if entity is None:
             if widget.entity not in known:

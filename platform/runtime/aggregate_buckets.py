@@ -46,7 +46,7 @@ def _pg(unit: str) -> SqlBucket:
 
 def _sqlite_quarter(value: ColumnElement[Any], instant: bool) -> ColumnElement[str]:
     month = cast(func.strftime("%m", value), Integer)
-    return func.printf("%s-%02d-01", func.strftime("%Y", value), ((month - 1) / 3) * 3 + 1)
+    return func.printf("%s-%02d-01", func.strftime("%Y", value), ((month - 1) // 3) * 3 + 1)
 
 
 def _quarter_start(day: date) -> date:
