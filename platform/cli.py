@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from xrm.cli_data import export_csv, import_csv
+from xrm.cli_packs import pack_plan, pack_upgrade
 from xrm.cli_rules import rules
 from xrm.cli_scheduler import scheduler
 from xrm.cli_users import team, user
@@ -99,7 +101,7 @@ def migrate(ctx: click.Context) -> None:
 
 @main.group()
 def pack() -> None:
-    """Validate, install and list packs."""
+    """Validate, install, plan an upgrade, upgrade and list packs."""
 
 
 @pack.command("validate")
@@ -163,6 +165,10 @@ def pack_install(ctx: click.Context, path: Path) -> None:
                   f"{len(result.operations)} schema operations recorded.", soft_wrap=True)
 
 
+pack.add_command(pack_plan)
+pack.add_command(pack_upgrade)
+
+
 @pack.command("list")
 @click.pass_context
 def pack_list(ctx: click.Context) -> None:
@@ -212,6 +218,8 @@ main.add_command(user)
 main.add_command(team)
 main.add_command(scheduler)
 main.add_command(rules)
+main.add_command(import_csv)
+main.add_command(export_csv)
 
 
 @main.group()

@@ -77,14 +77,18 @@ def count_rows(connection: Connection, model: RecordModel, context: Context, pla
     return connection.execute(query.count_statement()).scalar_one()
 
 
-def export_rows(connection: Connection, model: RecordModel, context: Context, plan: ExportPlan) -> Iterator[list[str]]:
-    """The header (field labels' names), then each record as CSV cells, streamed."""
+def export_rows(connection: Connection, model: RecordModel, context: Context, plan: ExportPlan, *,
+                labels: bool = False) -> Iterator[list[str]]:
+    """The header (field names, or labels for people), then each record as CSV cells, streamed.
+
+    An import matches headers by name or label alike, so both read back.
+    """
     query = ListQuery(model, context, plan.entity, plan.request)
     table = query.table
     statement = query.statement().limit(None).offset(None).with_only_columns(
         *(table.c[f.name] for f in plan.columns))
     names = _Names(connection, model, context)
-    yield [f.name for f in plan.columns]
+    yield [f.label if labels else f.name for f in plan.columns]
     result = connection.execution_options(stream_results=True, yield_per=PARTITION).execute(statement)
     for partition in result.partitions():
         names.prefetch(plan.columns, partition)

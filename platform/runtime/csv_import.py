@@ -59,6 +59,15 @@ class ImportRefused(XrmError):
     """The import cannot start or go on (not a row's fault): the job is done, running elsewhere, or the file changed."""
 
 
+class AlreadyImported(ImportRefused):
+    """The same file went into the same entity before, and importing it again would create its records twice."""
+
+    def __init__(self, job: ImportJob) -> None:
+        super().__init__(f"this file was imported already (import #{job.id}: {job.created:,} created, "
+                         f"{job.failed:,} failed); importing it again would create its records twice")
+        self.job = job
+
+
 class _RowRefused(Exception):
     def __init__(self, errors: Sequence[FieldError]) -> None:
         super().__init__()
@@ -79,10 +88,7 @@ def earlier_job(connection: Connection, entity: str, checksum: str, settings: Im
                                     "column settings: run it with the same settings to resume it")
             return job
         if job.status == "done" and settings.key is None and not again:
-            raise ImportRefused(
-                f"this file was imported already (import #{job.id}: {job.created} created, {job.failed} failed); "
-                "importing it again would create its records twice. Give an upsert key to update them, "
-                "or say you want it again")
+            raise AlreadyImported(job)
     return None
 
 
@@ -113,7 +119,7 @@ def run_import(engine: Engine, cache: CatalogCache, job_id: int, actor: Actor, o
         job = get_job(connection, job_id)
         if job is None or job.settings is None:
             raise ImportRefused(f"there is no import #{job_id} ready to run")
-        if not claim(connection, job_id, utc_now()):
+        if not claim(connection, job, utc_now()):
             raise ImportRefused(f"import #{job_id} is {job.status}" + (" in another process" if job.status == "running"
                                                                           else ""))
     try:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import socket
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +52,7 @@ class ImportJob:
     unchanged: int
     failed: int
     message: str | None
+    runner: str | None
     user_id: int | None
     actor: str
     created_at: datetime
@@ -130,13 +134,38 @@ def set_settings(connection: Connection, job: ImportJob, settings: ImportSetting
         settings=_settings_json(job.delimiter, job.header, settings), status="queued", updated_at=now))
 
 
-def claim(connection: Connection, job_id: int, now: datetime) -> bool:
-    """Mark the job running for this process; False when it is done or another process runs it (recently)."""
+def this_runner() -> str:
+    """Who runs a job: host, process and thread (a process on this host that is gone no longer runs anything)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:255]
+
+
+def _gone(runner: str | None) -> bool:
+    """The runner was a process of this host that no longer exists (killed): its job may be taken over at once."""
+    host, _, rest = (runner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def claim(connection: Connection, job: ImportJob, now: datetime) -> bool:
+    """Mark the job running for this runner; False when it is done or another runner has it.
+
+    A running job is taken over when its heartbeat is stale or its process on this host is gone.
+    """
     table = import_jobs.c
+    takeover = (table.status == "running") & (table.updated_at < now - STALE_AFTER)
+    if job.status == "running" and _gone(job.runner):
+        takeover = (table.status == "running") & (table.runner == job.runner)
     result = connection.execute(update(import_jobs).where(
-        table.id == job_id,
-        or_(table.status.in_(RESUMABLE), (table.status == "running") & (table.updated_at < now - STALE_AFTER)),
-    ).values(status="running", updated_at=now, message=None))
+        table.id == job.id, or_(table.status.in_(RESUMABLE), takeover),
+    ).values(status="running", updated_at=now, message=None, runner=this_runner()))
     return result.rowcount == 1
 
 
