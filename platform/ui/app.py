@@ -21,6 +21,7 @@ from xrm.runtime.secret_key import secret_key
 from xrm.ui import auth_pages, dashboard_pages, dry_run_pages, form_pages, list_action_pages, pages
 from xrm.ui.board_pages import board_page, move_card
 from xrm.ui.list_pages import list_page
+from xrm.ui.lookup_search import lookup_suggestions
 from xrm.ui.notification_pages import notifications_page
 from xrm.ui.page_calls import page_endpoint, post_endpoint
 from xrm.ui.record_pages import record_page
@@ -65,6 +66,7 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_di
             Route("/app/{entity}/bulk", post_endpoint(list_action_pages.bulk), methods=["POST"], name="bulk"),
             Route("/app/{entity}/new", page_endpoint(form_pages.new_form), methods=["GET"], name="new"),
             Route("/app/{entity}/new", post_endpoint(form_pages.create), methods=["POST"]),
+            Route("/app/{entity}/lookup/{field}", page_endpoint(lookup_suggestions), methods=["GET"], name="lookup"),
             Route("/app/{entity}/validate", post_endpoint(form_pages.validate), methods=["POST"], name="validate"),
             Route("/app/{entity}/{id:int}", page_endpoint(record_page), name="record"),
             Route("/app/{entity}/{id:int}/edit", page_endpoint(form_pages.edit_form), methods=["GET"], name="edit"),

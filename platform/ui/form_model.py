@@ -20,6 +20,7 @@ from xrm.runtime.record_logic import FieldError
 from xrm.runtime.workflows import workflows_of
 from xrm.ui.display import Cell, Names
 from xrm.ui.form_conditions import FormConditions
+from xrm.ui.lookup_search import current_reference, resolve_reference
 from xrm.ui.form_fields import Choice, Choices, form_values, posted_values, widget_for
 from xrm.ui.page_calls import PageCall
 
@@ -87,11 +88,17 @@ def typed_values(fields: list[Field], form: FormData) -> dict[str, Any]:
             for f in fields}
 
 
-def submitted(fields: list[Field], form: FormData) -> dict[str, Any]:
+def submitted(fields: list[Field], form: FormData, call: PageCall | None = None) -> dict[str, Any]:
     """The record values of a POST: the controls' values, plus any other posted name (refused by the service:
-    a forged field is never dropped silently)."""
+    a forged field is never dropped silently).  With ``call``, lookup boxes' names are resolved to ids."""
     extra = {k: form.get(k) for k in form if k not in CONTROL_NAMES and k not in {f.name for f in fields}}
-    return {**posted_values(fields, form), **extra}
+    values = posted_values(fields, form)
+    if call is not None:
+        for field in fields:
+            raw = values.get(field.name)
+            if field.type == "lookup" and isinstance(raw, str) and raw.strip() and not raw.strip().isdigit():
+                values[field.name] = resolve_reference(call, field, raw)
+    return {**values, **extra}
 
 
 def build_form(call: PageCall, entity: Entity, access: EntityAccess, record: Mapping[str, Any],
@@ -119,7 +126,9 @@ def build_form(call: PageCall, entity: Entity, access: EntityAccess, record: Map
         widget = widget_for(field)
         value = shown.get(field.name, "")
         choices = widget.choices(chooser, field, record.get(field.name)) if widget.choices else None
-        control = widget.control if widget.choices is None or choices is not None else "input"
+        control = widget.control if widget.choices is None or choices is not None else "lookup"
+        if control == "lookup":  # too many records for a select: a box taking a name or a number
+            value = current_reference(call, field, record.get(field.name)) if values is None else value
         result.append(FormField(control=control, input_type=widget.input_type, step=widget.step, value=value,
                                 choices=choices or (), required=control != "checkbox" and (
                                     field.required or conditions.is_required(field.name)), **common))

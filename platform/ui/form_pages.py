@@ -37,7 +37,7 @@ def _page(call: PageCall, entity: Entity, access: EntityAccess, record: Mapping[
           values: Mapping[str, Any] | None = None, errors: Mapping[str | None, list[str]] | None = None,
           record_id: int | None = None, status: int = 200) -> Response:
     errors = errors or {}
-    posted = submitted(editable_fields(call, entity, access), call.form) if values is not None and call.form else None
+    posted = submitted(editable_fields(call, entity, access), call.form, call) if values is not None and call.form else None
     conditions = form_conditions(call, entity, record, posted)
     fields = build_form(call, entity, access, record, values, errors, conditions=conditions)
     editing = record_id is not None
@@ -48,6 +48,7 @@ def _page(call: PageCall, entity: Entity, access: EntityAccess, record: Mapping[
         "action": f"{base}/{record_id}/edit" if editing else f"{base}/new",
         "cancel_href": f"{base}/{record_id}" if editing else base, "list_href": base,
         "validate_href": f"{base}/validate" + (f"?id={record_id}" if editing else ""),
+        "lookup_href": f"{base}/lookup",
         "version": record.get("version") if values is None else (call.form or {}).get("version", ""),
         "conditions": conditions,
     }, status=status)
@@ -86,7 +87,7 @@ def create(call: PageCall) -> Response:
     assert call.form is not None, "a POST page"
     fields = editable_fields(call, entity, access)
     try:
-        record = call.service.create(call.connection, call.context, entity.name, submitted(fields, call.form))
+        record = call.service.create(call.connection, call.context, entity.name, submitted(fields, call.form, call))
     except Forbidden:
         raise
     except RecordError as error:
@@ -107,7 +108,7 @@ def update(call: PageCall) -> Response:
     record_id = call.param("id")
     fields = editable_fields(call, entity, access)
     try:
-        call.service.update(call.connection, call.context, entity.name, record_id, submitted(fields, call.form),
+        call.service.update(call.connection, call.context, entity.name, record_id, submitted(fields, call.form, call),
                             expected_version=_number(call.form.get("version")))
     except Forbidden:
         raise
@@ -141,7 +142,7 @@ def validate(call: PageCall) -> Response:
     assert call.form is not None, "a POST page"
     name = call.request.headers.get("hx-trigger-name") or str(call.form.get("_field", ""))
     fields = editable_fields(call, entity, access)
-    values = submitted(fields, call.form)
+    values = submitted(fields, call.form, call)
     record_id = None if creating else _number(call.request.query_params.get("id"))
     problems = _dry_run(call, entity, values, record_id)
     messages = [p.message for p in problems if p.field == name]

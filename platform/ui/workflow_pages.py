@@ -126,7 +126,7 @@ def take_transition(call: PageCall) -> Response:
     raw_version = str(call.form.get("version", "")).strip()
     try:
         WorkflowRuntime(call.service).take(call.connection, call.context, entity.name, record_id, name,
-                                           submitted(fields, call.form),
+                                           submitted(fields, call.form, call),
                                            expected_version=int(raw_version) if raw_version.isdigit() else None)
     except Forbidden:
         raise
