@@ -68,6 +68,8 @@ def widget_view(call: PageCall, widget: Widget, dom_id: str) -> WidgetView:
     except Invalid as error:
         reasons = "; ".join(e.message for e in error.errors) or error.detail
         return replace(base, message=f"Not shown: {reasons}.")
+    if not aggregate.total.count and widget.chart != "number":
+        return replace(base, message="No records to show yet.")
     aggregate = _named(call, aggregate)
     data = chart_data(call, widget, aggregate, dom_id)
     table = None if widget.chart == "number" else data_table(call, widget, aggregate, data)

@@ -1,0 +1,139 @@
+"""Dashboard pages with JavaScript off: the numbers are in the page (SVG marks and data tables), every segment links
+to the list filtered to exactly its records, and each reader counts only what they may read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.runtime.conftest import template_copy
+from tests.ui.test_pages import Site
+from xrm.context import Context
+from xrm.runtime.catalog_cache import CatalogCache
+from xrm.runtime.records import RecordService
+from xrm.ui.app import create_app
+
+#: name, owner, stage, amount
+DEALS = [
+    ("Alpha", "rep1", "proposal", "1000"), ("Bravo", "rep1", "proposal", "2500.50"), ("Charlie", "rep2", "proposal", "700"),
+    ("Delta", "rep2", "negotiation", "9000"), ("Echo", "rep1", "qualification", "120"), ("Foxtrot", "rep2", "prospecting", None),
+]
+
+
+@pytest.fixture(scope="module")
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with template_copy(request, "sqlite", tmp_path_factory.mktemp("dashboards")) as installed:
+        app = create_app(installed.engine)
+        users = installed.seed.user_ids
+        service = RecordService(CatalogCache(installed.engine).model())
+        importing = Context(installed.actor("admin"), "import")  # an import may set a workflow's state
+        ids = {}
+        with installed.engine.begin() as connection:
+            account = service.create(connection, importing, "account", {"name": "ACME Corp"})["id"]
+            for name, owner, stage, amount in DEALS:
+                values = {"name": name, "account": account, "close_date": "2026-06-30", "owner_id": users[owner],
+                          "stage": stage, **({"amount": amount} if amount else {})}
+                ids[name] = service.create(connection, importing, "opportunity", values)["id"]
+            for number, (source, rating) in enumerate([("web", "hot"), ("web", "cold"), ("referral", "hot")]):
+                service.create(connection, importing, "lead", {"last_name": f"Lead {number}", "company": "Initech",
+                                                               "email": f"l{number}@x.example", "source": source,
+                                                               "rating": rating})
+        yield Site(installed, app, ids)
+
+
+def widget(page: str, name: str) -> str:
+    """The HTML of one widget's card."""
+    start = page.index(f'id="widget-{name}"')
+    end = page.find('<section class="card widget', start + 1)
+    return page[start: end if end > 0 else len(page)]
+
+
+def table_rows(card: str) -> dict[str, list[str]]:
+    """The data table's rows: group label → the cells' texts."""
+    body = card[card.index("<tbody>"): card.index("</tbody>")]
+    rows = {}
+    for row in re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", body, re.S):
+        rows[unescape(row[0])] = [unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row[1])]
+    return rows
+
+
+def mark_links(card: str) -> dict[str, str]:
+    """The SVG marks: aria-label → href."""
+    svg = card[card.index("<svg"): card.index("</svg>")]
+    return {unescape(label): unescape(href) for href, label in re.findall(r'<a href="([^"]+)" aria-label="([^"]+)">', svg)}
+
+
+def listed(client: TestClient, href: str) -> set[str]:
+    """The opportunity names a list page shows."""
+    page = client.get(href).text
+    assert 'class="form-error"' not in page and "not a valid condition" not in page, page[:2000]
+    return {name for name, *_ in DEALS if re.search(rf">{name}<", page)}
+
+
+def test_the_dashboards_page_lists_what_the_reader_can_use(site: Site) -> None:
+    admin = site.browser("admin").get("/dashboards").text
+    for label in ("Sales pipeline", "Lead generation", "Campaign response", "Service desk", "Partner channel"):
+        assert label in admin
+    assert 'href="/dashboards"' in admin and 'aria-current="page"' in admin, "the top bar links here"
+    nobody = site.browser("nobody").get("/dashboards").text
+    assert "Sales pipeline" not in nobody and "no dashboard" in nobody
+    assert site.browser("nobody").get("/dashboards/sales_pipeline").status_code == 404
+    assert site.browser("admin").get("/dashboards/nothing_here").status_code == 404
+
+
+def test_numbers_are_in_the_data_table_without_javascript(site: Site) -> None:
+    page = site.browser("manager").get("/dashboards/sales_pipeline").text
+    assert "<script" not in widget(page, "opportunities_by_stage")
+    rows = table_rows(widget(page, "opportunities_by_stage"))
+    assert rows["Proposal"] == ["3"] and rows["Negotiation"] == ["1"] and rows["Prospecting"] == ["1"]
+    funnel = table_rows(widget(page, "pipeline_funnel"))
+    assert funnel["Proposal"] == ["4,200.50 USD", "3"], "the amount, then the records counted"
+    assert funnel["Qualification"] == ["120.00 USD", "1"]
+    assert "13,320.50 USD" in widget(page, "open_pipeline"), "open amount: every stage but won and lost"
+
+
+def test_a_segment_link_lists_exactly_its_records(site: Site) -> None:
+    client = site.browser("manager")
+    card = widget(client.get("/dashboards/sales_pipeline").text, "opportunities_by_stage")
+    links = mark_links(card)
+    proposal = links["Proposal: 3"]
+    assert proposal == "/app/opportunity?filter=stage+%3D+%27proposal%27"
+    assert listed(client, proposal) == {"Alpha", "Bravo", "Charlie"}
+    funnel = mark_links(widget(client.get("/dashboards/sales_pipeline").text, "pipeline_funnel"))
+    [negotiation] = [href for label, href in funnel.items() if label.startswith("Negotiation:")]
+    assert "9,000.00 USD, 1 record" in next(label for label in funnel if label.startswith("Negotiation:"))
+    assert listed(client, negotiation) == {"Delta"}
+
+
+def test_a_sales_rep_counts_only_their_own_opportunities(site: Site) -> None:
+    client = site.browser("rep1")
+    page = client.get("/dashboards/sales_pipeline").text
+    rows = table_rows(widget(page, "opportunities_by_stage"))
+    assert rows == {"Qualification": ["1"], "Proposal": ["2"]}
+    assert listed(client, mark_links(widget(page, "opportunities_by_stage"))["Proposal: 2"]) == {"Alpha", "Bravo"}
+
+
+def test_a_hidden_field_is_not_summed_for_a_reader_who_cannot_see_it(site: Site) -> None:
+    page = site.browser("marketing").get("/dashboards/sales_pipeline").text
+    assert "Not shown: cannot measure &#39;amount&#39;" in widget(page, "pipeline_funnel")
+    assert "9,000" not in page
+    assert table_rows(widget(page, "opportunities_by_stage"))["Proposal"] == ["3"], "counting still works"
+
+
+def test_charts_are_labelled_svg_with_a_legend_for_series(site: Site) -> None:
+    page = site.browser("admin").get("/dashboards/lead_generation").text
+    card = widget(page, "leads_by_source")
+    assert re.search(r'<svg class="chart-svg" viewBox="0 0 \d+ \d+" role="group" aria-labelledby="widget-leads_by_source-title"', card)
+    assert '<desc id="widget-leads_by_source-desc">Bar chart of records by lead source and series' in card
+    assert 'class="chart-legend"' in card and ">Hot<" in card
+    assert "<summary>Show data" in card
+    assert table_rows(card) == {"Web": ["1", "1", "2"], "Referral": ["1", "0", "1"]}, "hot, cold, total"
+
+
+def test_a_widget_without_records_says_so(site: Site) -> None:
+    card = widget(site.browser("admin").get("/dashboards/campaign_response").text, "members_by_status")
+    assert "No records to show yet." in card and "<svg" not in card
