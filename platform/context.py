@@ -25,6 +25,8 @@ class Actor:
     user_id: int | None = None
     roles: frozenset[str] = frozenset()
     is_admin: bool = False
+    #: the IANA zone pages show this person's times in (their user record's ``time_zone``)
+    time_zone: str = "UTC"
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:

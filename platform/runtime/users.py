@@ -102,13 +102,14 @@ def _user(connection: Connection, row) -> User:  # noqa: ANN001
 def actor_for_user(connection: Connection, user_id: int) -> Actor | None:
     """The acting identity of an active user (roles read now, so a change applies at the next request)."""
     row = connection.execute(
-        select(users.c.id, users.c.username, users.c.is_admin)
+        select(users.c.id, users.c.username, users.c.is_admin, users.c.time_zone)
         .where(users.c.id == user_id, users.c.is_active.is_(True))
     ).first()
     if row is None:
         return None
     roles = connection.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id)).scalars().all()
-    return Actor(name=row.username, user_id=row.id, roles=frozenset(roles), is_admin=bool(row.is_admin))
+    return Actor(name=row.username, user_id=row.id, roles=frozenset(roles), is_admin=bool(row.is_admin),
+                 time_zone=row.time_zone or "UTC")
 
 
 def check_password(connection: Connection, username: str, password: str) -> Actor | None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, select
 
@@ -51,15 +53,28 @@ LINKS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
-def when_text(at: datetime) -> str:
-    """A moment as people read it: ``2026-06-01 09:30 UTC``."""
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+@lru_cache(maxsize=256)
+def zone_info(name: str) -> tzinfo:
+    """The zone called ``name``, or UTC when there is none by that name (a user record is checked on save)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
-def display_text(field: Field, value: Any) -> str:
-    """A stored value as text (times in UTC to the minute, the rest by its field type)."""
+def when_text(at: datetime, zone: str = "UTC") -> str:
+    """A moment as a person in ``zone`` reads it: ``2026-06-01 11:30 CEST``.
+
+    >>> when_text(datetime(2026, 6, 1, 9, 30, tzinfo=UTC), "Europe/Berlin")
+    '2026-06-01 11:30 CEST'
+    """
+    return at.astimezone(zone_info(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def display_text(field: Field, value: Any, zone: str = "UTC") -> str:
+    """A stored value as text (times to the minute in ``zone``, the rest by its field type)."""
     if isinstance(value, datetime):
-        return when_text(value)
+        return when_text(value, zone)
     return get_field_type(field.type).display(value, field)
 
 
@@ -102,7 +117,7 @@ class Names:
             name = self._lookup(target, value)
             return Cell(name, f"/app/{target}/{value}") if name is not None else Cell(f"#{value}")
         link = LINKS.get(field.type)
-        return Cell(display_text(field, value), link(value) if link else None)
+        return Cell(display_text(field, value, self.actor.time_zone), link(value) if link else None)
 
     def _lookup(self, target: str, record_id: int) -> str | None:
         if self._names is None:

@@ -4,7 +4,7 @@ Widgets are rows in a registry keyed by field type (``register_widget``), so a
 new field type brings its control with one registration; an unknown type gets a
 text input.  Posted text goes to the record service as typed: the field types
 coerce it, so the form and the API accept the same input.  One exception:
-``datetime-local`` has no time zone, so the form reads it as UTC (for now).
+``datetime-local`` has no time zone: the form shows and reads it in the reader's zone.
 
     >>> WIDGETS["datetime"].read(FormData([("due", "2026-06-01T09:30")]), "due")
     '2026-06-01T09:30:00+00:00'
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -24,7 +24,7 @@ from xrm.context import Actor
 from xrm.metadata.model import Field
 from xrm.runtime.permissions import entity_access, scope_condition
 from xrm.runtime.record_model import RecordModel
-from xrm.ui.display import Names, display_text, is_empty
+from xrm.ui.display import Names, display_text, is_empty, zone_info
 
 #: A lookup offers a list of its target's records up to this many; beyond, a box for the id.
 MAX_CHOICES = 200
@@ -83,36 +83,48 @@ def _name(shown: Field | None, row: Any, label: str) -> str:
     return display_text(shown, row[1])
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, zone: str = "UTC") -> str:
     return "" if value is None else str(value)
 
 
-def _local_time(value: Any) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if isinstance(value, datetime) else _text(value)
+def _local_time(value: Any, zone: str = "UTC") -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(zone_info(zone)).strftime("%Y-%m-%dT%H:%M")
+    return _text(value)
 
 
-def _checked(value: Any) -> str:
+def _checked(value: Any, zone: str = "UTC") -> str:
     return "true" if value is True else ""
 
 
-def _values(value: Any) -> list[str]:
+def _values(value: Any, zone: str = "UTC") -> list[str]:
     return [str(v) for v in value] if isinstance(value, list | tuple) else ([] if is_empty(value) else [str(value)])
 
 
-def _one(form: FormData, name: str) -> Any:
+def _one(form: FormData, name: str, zone: str = "UTC") -> Any:
     return form.get(name, "")
 
 
-def _as_utc(form: FormData, name: str) -> Any:
+def _in_zone(form: FormData, name: str, zone: str = "UTC") -> Any:
+    """A ``datetime-local`` value as the instant it names in ``zone`` (other text is left to the field type).
+
+    >>> _in_zone(FormData([("due", "2026-06-01T09:30")]), "due", "Europe/Berlin")
+    '2026-06-01T09:30:00+02:00'
+    """
     text = str(form.get(name, "")).strip()
-    return f"{text}:00+00:00" if len(text) == len("2026-06-01T09:30") and "T" in text else text
+    if len(text) == len("2026-06-01T09:30") and "T" in text:
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=zone_info(zone)).isoformat()
+        except ValueError:
+            return text
+    return text
 
 
-def _box(form: FormData, name: str) -> Any:
+def _box(form: FormData, name: str, zone: str = "UTC") -> Any:
     return "true" if form.get(name) else "false"
 
 
-def _many(form: FormData, name: str) -> Any:
+def _many(form: FormData, name: str, zone: str = "UTC") -> Any:
     return form.getlist(name)
 
 
@@ -123,10 +135,10 @@ class Widget:
     control: str  # input, textarea, checkbox, select, multiselect
     input_type: str = "text"
     step: str | None = None
-    #: the stored value as the control shows it (a list for multiselect)
-    show: Callable[[Any], Any] = _text
-    #: the posted value as the record service takes it
-    read: Callable[[FormData, str], Any] = _one
+    #: the stored value as the control shows it to a reader in a time zone (a list for multiselect)
+    show: Callable[[Any, str], Any] = _text
+    #: the posted value as the record service takes it (times typed in the reader's zone)
+    read: Callable[[FormData, str, str], Any] = _one
     #: what a select offers (None: a text input instead, e.g. too many records)
     choices: Callable[[Choices, Field, Any], tuple[Choice, ...] | None] | None = None
 
@@ -156,7 +168,7 @@ for _type, _widget in {
     "currency": Widget("input", "number", step="any"),
     "percent": Widget("input", "number", step="any"),
     "date": Widget("input", "date"),
-    "datetime": Widget("input", "datetime-local", show=_local_time, read=_as_utc),
+    "datetime": Widget("input", "datetime-local", show=_local_time, read=_in_zone),
     "duration": Widget("input", "text"),
     "boolean": Widget("checkbox", show=_checked, read=_box),
     "picklist": Widget("select", choices=Choices.options),
@@ -167,11 +179,11 @@ for _type, _widget in {
     register_widget(_type, _widget)
 
 
-def form_values(fields: list[Field], record: Mapping[str, Any]) -> dict[str, Any]:
-    """Stored values as the controls show them."""
-    return {f.name: widget_for(f).show(record.get(f.name)) for f in fields}
+def form_values(fields: list[Field], record: Mapping[str, Any], zone: str = "UTC") -> dict[str, Any]:
+    """Stored values as the controls show them to a reader in ``zone``."""
+    return {f.name: widget_for(f).show(record.get(f.name), zone) for f in fields}
 
 
-def posted_values(fields: list[Field], form: FormData) -> dict[str, Any]:
-    """What the controls of ``fields`` posted, as the record service takes it."""
-    return {f.name: widget_for(f).read(form, f.name) for f in fields}
+def posted_values(fields: list[Field], form: FormData, zone: str = "UTC") -> dict[str, Any]:
+    """What the controls of ``fields`` posted, as the record service takes it (times typed in ``zone``)."""
+    return {f.name: widget_for(f).read(form, f.name, zone) for f in fields}

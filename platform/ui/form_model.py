@@ -92,7 +92,7 @@ def submitted(fields: list[Field], form: FormData, call: PageCall | None = None)
     """The record values of a POST: the controls' values, plus any other posted name (refused by the service:
     a forged field is never dropped silently).  With ``call``, lookup boxes' names are resolved to ids."""
     extra = {k: form.get(k) for k in form if k not in CONTROL_NAMES and k not in {f.name for f in fields}}
-    values = posted_values(fields, form)
+    values = posted_values(fields, form, call.context.actor.time_zone if call is not None else "UTC")
     if call is not None:
         for field in fields:
             raw = values.get(field.name)
@@ -106,7 +106,7 @@ def build_form(call: PageCall, entity: Entity, access: EntityAccess, record: Map
                only: Iterable[str] | None = None, conditions: FormConditions = NO_CONDITIONS) -> list[FormField]:
     """The form's fields: controls showing ``values`` (typed) or ``record`` (stored), the rest shown read-only."""
     editable = editable_fields(call, entity, access, only)
-    shown = form_values(editable, record) if values is None else values
+    shown = form_values(editable, record, call.context.actor.time_zone) if values is None else values
     chooser = Choices(call.connection, call.model, call.context.actor)
     names = Names(call.connection, call.model, call.context.actor)
     names.want_rows(entity.fields, [record])

@@ -77,6 +77,7 @@ def layout_values(call: PageCall) -> dict[str, Any]:
         "user_name": user_name(call),
         "unread": unread_notifications(call),
         "htmx_url": call.request.app.state.htmx_url,
+        "time_zone": call.context.actor.time_zone,
         #: the rule designers' tools, for administrators only
         "is_admin": call.context.actor.is_admin,
     }

@@ -35,7 +35,7 @@ def notifications_page(call: PageCall) -> Response:
     entities = call.model.catalog.entities
     items = [
         Notification(
-            row["title"], row.get("body"), when_text(row["created_at"]),
+            row["title"], row.get("body"), when_text(row["created_at"], call.context.actor.time_zone),
             row.get("read_at") is None,
             f"/app/{row['entity']}/{row['record_id']}" if row.get("entity") in entities and row.get("record_id") else None)
         for row in page.items

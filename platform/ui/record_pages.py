@@ -69,10 +69,12 @@ class Event:
     changes: tuple[Change, ...] = ()
     #: a creation lists every field set: shown folded
     collapsed: bool = False
+    #: the reader's time zone
+    zone: str = "UTC"
 
     @property
     def when(self) -> str:
-        return when_text(self.at)
+        return when_text(self.at, self.zone)
 
     @property
     def iso(self) -> str:
@@ -123,7 +125,7 @@ def _value_cell(field: Field | None, value: Any, names: Names) -> Cell:
     if names.target(field) is not None:
         return names.cell(field, value)
     try:
-        return Cell(display_text(field, get_field_type(field.type).coerce(value, field)))
+        return Cell(display_text(field, get_field_type(field.type).coerce(value, field), names.actor.time_zone))
     except (FieldValueError, TypeError, ValueError):
         return Cell(str(value))
 
@@ -147,16 +149,16 @@ def _audit_events(entity: Entity, entries: list[AuditEntry], names: Names) -> li
                                   _value_cell(field, change.new, names)))
         title = f"{ACTION_TITLES.get(entry.action, entry.action.title())} via {entry.source}"
         events.append(Event(entry.at, "change", title, actor.text, entry.note, tuple(changes),
-                            collapsed=entry.action == "create"))
+                            collapsed=entry.action == "create", zone=names.actor.time_zone))
     return events
 
 
-def _rule_events(decisions: list[dict[str, Any]]) -> list[Event]:
+def _rule_events(decisions: list[dict[str, Any]], zone: str) -> list[Event]:
     events = []
     for decision in decisions:
         at = datetime.fromisoformat(decision["at"])
         title = f"Rule \u201c{decision['rule']}\u201d" + ("" if decision["fired"] else " (did not fire)")
-        events.append(Event(at, "rule", title, decision["actor"], decision["summary"]))
+        events.append(Event(at, "rule", title, decision["actor"], decision["summary"], zone=zone))
     return events
 
 
@@ -166,7 +168,7 @@ def _timeline(call: PageCall, entity: Entity, record_id: int) -> list[Event]:
     audit = _audit_events(entity, timeline(call.connection, entity.name, record_id,
                                            hidden_fields=access.hidden_fields, limit=TIMELINE_LENGTH), names)
     rules = _rule_events(trace_of(call.connection, entity.name, record_id, hidden=frozenset(access.hidden_fields),
-                                  related=call.context.actor.is_admin))
+                                  related=call.context.actor.is_admin), call.context.actor.time_zone)
     # newest first; at the same instant the rules' decisions come after (so above) the change that ran them
     merged = sorted([*((e, 0) for e in audit), *((e, 1) for e in rules)],
                     key=lambda pair: (pair[0].at, pair[1]), reverse=True)
