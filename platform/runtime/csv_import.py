@@ -75,13 +75,15 @@ class _RowRefused(Exception):
 
 
 def earlier_job(connection: Connection, entity: str, checksum: str, settings: ImportSettings,
-                *, again: bool) -> ImportJob | None:
+                *, again: bool, exclude: int | None = None) -> ImportJob | None:
     """The unfinished import of the same file to resume (None: start a new one); refuses a second plain import.
 
     Importing a finished file again is refused without an upsert key (it would
     create every record twice) unless ``again`` says so.
     """
     for job in jobs_of_file(connection, entity, checksum):
+        if job.id == exclude or job.status == "mapping":
+            continue
         if job.status in ("queued", "running", "failed"):
             if job.settings != settings:
                 raise ImportRefused(f"import #{job.id} of this file stopped after row {job.last_row} with other "

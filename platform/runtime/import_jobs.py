@@ -43,6 +43,8 @@ class ImportJob:
     encoding: str
     delimiter: str
     header: tuple[str, ...]
+    #: the first rows (cells cut to 200 characters), for the mapping page
+    preview: tuple[tuple[str, ...], ...]
     settings: ImportSettings | None
     status: str
     total_rows: int
@@ -84,7 +86,8 @@ def _job(row: Any) -> ImportJob:
     raw = data.pop("settings") or {}
     data.pop("content", None)
     settings = ImportSettings.from_json(raw) if "columns" in raw else None
-    return ImportJob(**data, settings=settings, delimiter=raw.get("delimiter", ","), header=tuple(raw.get("header", ())))
+    return ImportJob(**data, settings=settings, delimiter=raw.get("delimiter", ","), header=tuple(raw.get("header", ())),
+                     preview=tuple(tuple(r) for r in raw.get("preview", ())))
 
 
 _COLUMNS = [c for c in import_jobs.c if c.name != "content"]
@@ -95,14 +98,17 @@ def create_job(connection: Connection, *, entity: str, file_name: str, shape: Cs
     """A new job: ``mapping`` until ``settings`` are given, then ``queued``."""
     return connection.execute(insert(import_jobs).values(
         entity=entity, file_name=file_name[:255], checksum=shape.checksum, encoding=shape.encoding, content=content,
-        settings=_settings_json(shape.delimiter, shape.header, settings), status="mapping" if settings is None else "queued",
+        settings=_settings_json(shape.delimiter, shape.header, settings, [[c[:200] for c in r] for r in shape.preview]),
+        status="mapping" if settings is None else "queued",
         total_rows=shape.rows, last_row=0, created=0, updated=0, unchanged=0, failed=0, user_id=actor.user_id,
         actor=actor.name[:150], created_at=now, updated_at=now,
     ).returning(import_jobs.c.id)).scalar_one()
 
 
-def _settings_json(delimiter: str, header: Sequence[str], settings: ImportSettings | None) -> dict[str, Any]:
-    return {"delimiter": delimiter, "header": list(header), **(settings.to_json() if settings else {})}
+def _settings_json(delimiter: str, header: Sequence[str], settings: ImportSettings | None,
+                   preview: Sequence[Sequence[str]]) -> dict[str, Any]:
+    return {"delimiter": delimiter, "header": list(header), "preview": [list(r) for r in preview],
+            **(settings.to_json() if settings else {})}
 
 
 def get_job(connection: Connection, job_id: int) -> ImportJob | None:
@@ -131,7 +137,7 @@ def recent_jobs(connection: Connection, entity: str, user_id: int | None, limit:
 def set_settings(connection: Connection, job: ImportJob, settings: ImportSettings, now: datetime) -> None:
     """The chosen columns and key: the job is ``queued``."""
     connection.execute(update(import_jobs).where(import_jobs.c.id == job.id).values(
-        settings=_settings_json(job.delimiter, job.header, settings), status="queued", updated_at=now))
+        settings=_settings_json(job.delimiter, job.header, settings, job.preview), status="queued", updated_at=now))
 
 
 def this_runner() -> str:

@@ -18,8 +18,9 @@ from xrm.runtime.api.routes import api_mount, http_error
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import WriteHook
 from xrm.runtime.secret_key import secret_key
-from xrm.ui import auth_pages, dashboard_pages, dry_run_pages, form_pages, list_action_pages, pages
+from xrm.ui import auth_pages, dashboard_pages, dry_run_pages, form_pages, import_pages, list_action_pages, pages
 from xrm.ui.board_pages import board_page, move_card
+from xrm.ui.export_pages import export_csv
 from xrm.ui.list_pages import list_page
 from xrm.ui.lookup_search import lookup_suggestions
 from xrm.ui.notification_pages import notifications_page
@@ -68,6 +69,16 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_di
             Route("/app/{entity}/new", post_endpoint(form_pages.create), methods=["POST"]),
             Route("/app/{entity}/lookup/{field}", page_endpoint(lookup_suggestions), methods=["GET"], name="lookup"),
             Route("/app/{entity}/validate", post_endpoint(form_pages.validate), methods=["POST"], name="validate"),
+            Route("/app/{entity}/export.csv", page_endpoint(export_csv), methods=["GET"], name="export"),
+            Route("/app/{entity}/import", page_endpoint(import_pages.import_form), methods=["GET"], name="import"),
+            Route("/app/{entity}/import", post_endpoint(import_pages.upload), methods=["POST"]),
+            Route("/app/{entity}/import/{job:int}", page_endpoint(import_pages.job_page), methods=["GET"],
+                  name="import_job"),
+            Route("/app/{entity}/import/{job:int}", post_endpoint(import_pages.start), methods=["POST"]),
+            Route("/app/{entity}/import/{job:int}/resume", post_endpoint(import_pages.resume), methods=["POST"],
+                  name="import_resume"),
+            Route("/app/{entity}/import/{job:int}/errors.csv", page_endpoint(import_pages.errors_csv),
+                  methods=["GET"], name="import_errors"),
             Route("/app/{entity}/{id:int}", page_endpoint(record_page), name="record"),
             Route("/app/{entity}/{id:int}/edit", page_endpoint(form_pages.edit_form), methods=["GET"], name="edit"),
             Route("/app/{entity}/{id:int}/edit", post_endpoint(form_pages.update), methods=["POST"]),
