@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from xrm.cli_data import export_csv, import_csv
+from xrm.cli_packs import pack_plan, pack_upgrade
 from xrm.cli_rules import rules
 from xrm.cli_scheduler import scheduler
 from xrm.cli_users import team, user
@@ -100,7 +101,7 @@ def migrate(ctx: click.Context) -> None:
 
 @main.group()
 def pack() -> None:
-    """Validate, install and list packs."""
+    """Validate, install, plan an upgrade, upgrade and list packs."""
 
 
 @pack.command("validate")
@@ -162,6 +163,10 @@ def pack_install(ctx: click.Context, path: Path) -> None:
     tables = sum(op.operation == "create_table" for op in result.operations)
     console.print(f"[green]Installed {result.pack.name} {result.pack.version}[/green]: {tables} tables, "
                   f"{len(result.operations)} schema operations recorded.", soft_wrap=True)
+
+
+pack.add_command(pack_plan)
+pack.add_command(pack_upgrade)
 
 
 @pack.command("list")

@@ -15,11 +15,12 @@ PACK_LAYER = "pack"
 _t = metadata_documents
 
 
-def stored_documents(connection: Connection, layer: str, kinds: Iterable[str],
+def stored_documents(connection: Connection, layer: str, kinds: Iterable[str] | None,
                      pack: str | None = None) -> list[StoredDocument]:
-    """The documents of ``layer`` of the given kinds (of one pack when ``pack`` is given), in stored order."""
-    query = select(_t.c.kind, _t.c.name, _t.c.pack, _t.c.definition).where(
-        _t.c.layer == layer, _t.c.kind.in_(list(kinds)))
+    """The documents of ``layer`` of the given kinds (all with None; of one pack when ``pack`` is given)."""
+    query = select(_t.c.kind, _t.c.name, _t.c.pack, _t.c.definition).where(_t.c.layer == layer)
+    if kinds is not None:
+        query = query.where(_t.c.kind.in_(list(kinds)))
     if pack is not None:
         query = query.where(_t.c.pack == pack)
     return [StoredDocument(*row) for row in connection.execute(query.order_by(_t.c.id))]
@@ -52,8 +53,9 @@ def save_overlay(connection: Connection, kind: str, name: str, pack: str, defini
                                              definition=dict(definition), updated_at=context.now))
 
 
-def delete_overlay(connection: Connection, kind: str, name: str) -> None:
-    connection.execute(delete(_t).where(_t.c.layer == ADMIN_LAYER, _t.c.kind == kind, _t.c.name == name))
+def delete_pack_layer(connection: Connection, pack: str) -> None:
+    """Remove a pack's own documents (an upgrade then stores the new version's)."""
+    connection.execute(delete(_t).where(_t.c.layer == PACK_LAYER, _t.c.pack == pack))
 
 
 def ensure_custom_pack(connection: Connection, context: Context) -> None:

@@ -18,7 +18,7 @@ from xrm.metadata.builder import build_entity
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.check_scope import Located, Scope
 from xrm.metadata.crosscheck import cross_check
-from xrm.metadata.model import Entity, Pack
+from xrm.metadata.model import Entity
 from xrm.metadata.org_tables import PLATFORM_PACK
 from xrm.metadata.problems import PackProblem, has_errors
 from xrm.metadata.schemas import schema_errors
@@ -43,7 +43,7 @@ def build_checked(documents: Iterable[Mapping[str, Any]], pack: str) -> tuple[li
     return [build_entity(document, pack) for document in documents], problems
 
 
-def check_catalog_pack(catalog: Catalog, pack: str) -> list[PackProblem]:
+def check_catalog_pack(catalog: Catalog, pack: str, *, rules: bool = True) -> list[PackProblem]:
     """Cross-file problems of one pack's objects as ``catalog`` (admin layer applied) has them.
 
     The admin layer may reach across packs (a crm role granting on a custom entity), so the pack is
@@ -60,7 +60,7 @@ def check_catalog_pack(catalog: Catalog, pack: str) -> list[PackProblem]:
         installed=catalog.without_pack(pack),
     )
     problems = [p for p in cross_check(scope) if p.code != "missing_dependency"]
-    return problems + rule_problems(catalog)
+    return problems + (rule_problems(catalog) if rules else [])
 
 
 def _owned(catalog: Catalog, pack: str, kind: str, items: Mapping[str, Any], folder: str) -> tuple[Located, ...]:
@@ -77,8 +77,3 @@ def rule_problems(catalog: Catalog) -> list[PackProblem]:
     files = [(key.split("/", 1)[0], rule_file) for key, rule_file in catalog.rule_files.items()]
     org = OrgNames(catalog.declared("teams"), catalog.declared("queues"), catalog.declared("calendars"))
     return [p for p in check_rules(files, catalog, org).problems if p.severity == "error"]
-
-
-def check_pack_against(catalog: Catalog, pack: Pack) -> list[PackProblem]:
-    """Problems of ``catalog`` once ``pack`` replaces the installed version of itself (rules included)."""
-    return check_catalog_pack(catalog.without_pack(pack.name).with_pack(pack), pack.name)

@@ -45,6 +45,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -146,6 +147,9 @@ def entity_diff(before: Entity | None, after: Entity | None, *, renames: Mapping
     """
     if before is None or after is None:
         return EntityDiff(before, after)
+    # a soft-removed field the pack renames: only its column follows (it stays removed)
+    hidden_renames = tuple((old, new) for new, old in (renames or {}).items()
+                           if old not in _stored(before) and old in existing_columns and new not in _stored(after))
     renames = {new: old for new, old in (renames or {}).items() if old in _stored(before)}
     old_fields, new_fields = _stored(before), _stored(after)
     previous = {new: old_fields.get(renames.get(new, new)) for new in new_fields}
@@ -181,7 +185,7 @@ def entity_diff(before: Entity | None, after: Entity | None, *, renames: Mapping
         return new.get(name) != columns and not (name not in new and set(columns) & kept)
 
     return EntityDiff(
-        before, after, renamed=tuple((old, new) for new, old in renames.items() if old != new),
+        before, after, renamed=tuple((old, new) for new, old in renames.items() if old != new) + hidden_renames,
         added=tuple(added), restored=tuple(restored), removed=tuple(removed), purged=tuple(purge),
         retyped=tuple(retyped), made_required=tuple(required), made_optional=tuple(optional),
         uniques_added=tuple((n, c) for n, c in new_uniques.items() if old_uniques.get(n) != c),
@@ -306,11 +310,8 @@ def _duplicates(connection: Connection, table: Table, entity: str, constraint: s
     if not all(c in table.c for c in sources):
         return []
     cols = [table.c[c] for c in sources]
-    groups = (select(*cols).where(and_(*(c.is_not(None) for c in cols))).group_by(*cols)
-              .having(func.count() > 1).subquery())
-    duplicated = and_(*(c.is_not(None) for c in cols),
-                      select(func.count()).select_from(groups).where(and_(*(groups.c[c.name] == c for c in cols)))
-                      .scalar_subquery() > 0)
+    shared = select(*cols).where(and_(*(c.is_not(None) for c in cols))).group_by(*cols).having(func.count() > 1)
+    duplicated = (cols[0] if len(cols) == 1 else tuple_(*cols)).in_(shared)
     count, sample = _sample(connection, table, duplicated, sources)
     if not count:
         return []

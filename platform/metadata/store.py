@@ -33,6 +33,11 @@ def save_pack(connection: Connection, pack: Pack, source: PackSource, context: C
         name=pack.name, version=pack.version, label=pack.label, description=pack.description,
         manifest=manifest, installed_at=context.now, installed_by=context.actor.name, updated_at=context.now,
     ))
+    save_pack_documents(connection, pack, source, context)
+
+
+def save_pack_documents(connection: Connection, pack: Pack, source: PackSource, context: Context) -> None:
+    """Store the documents ``pack`` declares as its pack layer (an upgrade deletes the old ones first)."""
     rows = [
         {"kind": kind, "name": document.data["name"], "definition": document.data}
         for kind, document in source.documents

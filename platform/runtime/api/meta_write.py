@@ -12,6 +12,7 @@ found, hint) or ``offending`` (records in the way: count and sample).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from xrm.db import read_only
 from xrm.metadata import admin_store
 from xrm.metadata.customize import ChangeResult, MetaChange, MetaRefused, apply_change
 from xrm.metadata.layers import removed_fields
+from xrm.metadata.upgrade import UpgradeRefused, plan_upgrade, upgrade_pack
 from xrm.runtime.api.calls import Call, _authenticate, _read_json, api_endpoint, json_response
 from xrm.runtime.api.problems import ApiProblem, problem_response
 from xrm.runtime.record_errors import Forbidden
@@ -146,6 +148,40 @@ def history(call: Call) -> Response:
     return json_response({"items": [dict(row) for row in rows]})
 
 
+def _pack_folder(body: Any) -> Path:
+    path = body.get("path") if isinstance(body, dict) else None
+    if not isinstance(path, str) or not Path(path).is_dir():
+        raise ApiProblem(422, "Invalid request", "'path' must name a pack folder on the server")
+    return Path(path)
+
+
+def pack_endpoint(upgrade: bool) -> Callable[[Request], Any]:
+    """``POST /api/meta/packs/plan`` (nothing changes) or ``/upgrade`` with ``{"path": PACK FOLDER}``."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            payload = await _read_json(request)
+        except ApiProblem as problem:
+            return problem_response(problem.status, problem.title, problem.detail, problem.errors)
+        return await run_in_threadpool(_run_pack, request, payload, upgrade)
+
+    endpoint.__name__ = "upgrade_pack" if upgrade else "plan_upgrade"
+    return endpoint
+
+
+def _run_pack(request: Request, payload: Any, upgrade: bool) -> Response:
+    try:
+        context = admin_context(request)
+        root, engine = _pack_folder(payload), request.app.state.engine
+        if not upgrade:
+            return json_response(plan_upgrade(engine, root, context).to_json())
+        return json_response({**upgrade_pack(engine, root, context).plan.to_json(), "applied": True})
+    except ApiProblem as problem:
+        return problem_response(problem.status, problem.title, problem.detail, problem.errors, problem.headers)
+    except UpgradeRefused as refused:
+        return problem_response(409, "Upgrade refused", str(refused), plan=refused.plan.to_json())
+
+
 def meta_write_routes() -> list[Route]:
     field = "/meta/entities/{entity}/fields/{field}"
     return [
@@ -167,4 +203,6 @@ def meta_write_routes() -> list[Route]:
         Route("/meta/roles/{role}/permissions/{entity}", change_endpoint(_on_role("revoke"), body=False),
               methods=["DELETE"]),
         Route("/meta/history", api_endpoint(history), methods=["GET"]),
+        Route("/meta/packs/plan", pack_endpoint(upgrade=False), methods=["POST"]),
+        Route("/meta/packs/upgrade", pack_endpoint(upgrade=True), methods=["POST"]),
     ]
