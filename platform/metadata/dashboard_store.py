@@ -9,7 +9,9 @@ the metadata version, so every app process reloads its catalog.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
@@ -52,14 +54,26 @@ def dashboard_document(connection: Connection, name: str) -> tuple[Mapping[str, 
 
 
 def dashboard_document_problems(document: Any, name: str, entities: Mapping[str, Entity]) -> list[PackProblem]:
-    """An edited dashboard checked like a pack file: the JSON Schema, then the cross-checks against ``entities``."""
+    """An edited dashboard checked like a pack file: the JSON Schema, then the cross-checks against ``entities``
+    (of the widgets the schema let through, so that every problem shows at once)."""
     file = f"dashboards/{name}.json"
-    problems = [problem for _, problem in schema_errors(KIND, document, file)]
-    if problems:
+    found = schema_errors(KIND, document, file)
+    problems = [problem for _, problem in found]
+    if not isinstance(document, dict) or not isinstance(document.get("widgets"), list):
         return problems
-    if document["name"] != name:
-        return [PackProblem(file, "a dashboard keeps its name", path="$.name", expected=name, found=document["name"])]
-    return [p for p in dashboard_problems(build_dashboard(document), file, entities) if p.severity == "error"]
+    if document.get("name") != name:
+        problems.append(PackProblem(file, "a dashboard keeps its name", path="$.name", expected=name,
+                                    found=str(document.get("name"))))
+    broken = {path[1] for path, _ in found if len(path) > 1 and path[0] == "widgets"}
+    if any(path[:1] != ("widgets",) or len(path) < 2 for path, _ in found if path[:1] not in (("label",), ("description",))):
+        return problems  # the widget list itself is broken
+    good = [i for i in range(len(document["widgets"])) if i not in broken]
+    checked = {"name": name, "label": "-", "widgets": [document["widgets"][i] for i in good]}
+    for problem in dashboard_problems(build_dashboard(checked), file, entities):
+        if problem.severity == "error":
+            path = re.sub(r"^\$\.widgets\[(\d+)\]", lambda m: f"$.widgets[{good[int(m.group(1))]}]", problem.path or "")
+            problems.append(replace(problem, path=path))
+    return problems
 
 
 def save_admin_dashboard(connection: Connection, document: Mapping[str, Any], context: Context) -> None:

@@ -146,8 +146,8 @@ def test_an_edited_document_is_checked_like_a_pack_file() -> None:
     assert dashboard_document_problems(document, "service_desk", catalog.entities) == []
     document["widgets"][0]["filter"] = "status = 'open' and priorty = 'high'"
     document["widgets"][1]["chart"] = "pie"
-    [problem] = dashboard_document_problems(document, "service_desk", catalog.entities)
-    assert problem.path == "$.widgets[1].chart", "schema problems come first"
+    found = dashboard_document_problems(document, "service_desk", catalog.entities)
+    assert [p.path for p in found] == ["$.widgets[1].chart", "$.widgets[0].filter"], "all at once, the schema's first"
     document["widgets"][1]["chart"] = "bar"
     found = dashboard_document_problems(document, "service_desk", catalog.entities)
     assert [(p.path, p.line, p.column) for p in found] == [("$.widgets[0].filter", 1, 21), ("$.widgets[1].group_by",

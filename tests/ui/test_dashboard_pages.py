@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from html import unescape
 
 import pytest
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from tests.runtime.conftest import template_copy
 from tests.ui.test_pages import Site
 from xrm.context import Context
+from xrm.metadata.store import current_metadata_version
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import RecordService
+from xrm.system_tables import metadata_documents
 from xrm.ui.app import create_app
 
 #: name, owner, stage, amount
@@ -137,3 +140,88 @@ def test_charts_are_labelled_svg_with_a_legend_for_series(site: Site) -> None:
 def test_a_widget_without_records_says_so(site: Site) -> None:
     card = widget(site.browser("admin").get("/dashboards/campaign_response").text, "members_by_status")
     assert "No records to show yet." in card and "<svg" not in card
+
+
+# -- administrators edit a dashboard ----------------------------------------------------------------
+
+
+def _form_of(page: str) -> dict[str, str]:
+    """The edit form's fields as a browser would post them unchanged."""
+    form = page[page.index('<form class="card dashboard-form"'):]
+    form = form[: form.index("</form>")]
+    data = {}
+    for tag in re.findall(r'<input type="(?:hidden|text|number)"[^>]*>', form):
+        data[re.search(r'name="([^"]+)"', tag).group(1)] = unescape(re.search(r'value="([^"]*)"', tag).group(1))
+    for name, body in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        data[name] = unescape(chosen.group(1)) if chosen else re.search(r'<option value="([^"]*)"', body).group(1)
+    for name, body in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        data[name] = unescape(body)
+    return data
+
+
+def _row_of(data: dict[str, str], key: str) -> str:
+    return next(name.split("-")[1] for name, value in data.items() if name.endswith("-key") and value == key)
+
+
+def test_only_administrators_edit_dashboards(site: Site) -> None:
+    assert site.browser("manager").get("/dashboards/service_desk/edit").status_code == 403
+    assert "Edit dashboard" not in site.browser("manager").get("/dashboards/service_desk").text
+    page = site.browser("admin").get("/dashboards/service_desk/edit")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.text
+    assert "Add a widget" in page.text
+
+
+def test_an_administrator_changes_removes_and_reorders_widgets_then_resets(site: Site) -> None:
+    client = site.browser("admin")
+    data = _form_of(client.get("/dashboards/sales_pipeline/edit").text)
+    assert data["label"] == "Sales pipeline" and data[f"w-{_row_of(data, 'pipeline_funnel')}-chart"] == "funnel"
+    funnel, stages, opened = _row_of(data, "pipeline_funnel"), _row_of(data, "opportunities_by_stage"), _row_of(data, "open_pipeline")
+    data.update({"label": "Pipeline (edited)", f"w-{stages}-chart": "donut", f"w-{stages}-position": "0",
+                 f"w-{funnel}-filter": "stage = 'proposal'", f"w-{opened}-remove": "true"})
+    new = max(int(name.split("-")[1]) for name in data if name.startswith("w-"))
+    data.update({f"w-{new}-title": "Deals per owner", f"w-{new}-entity": "opportunity", f"w-{new}-chart": "bar",
+                 f"w-{new}-group_by": "owner_id"})
+    with site.installed.engine.connect() as connection:
+        version = current_metadata_version(connection)
+    response = client.post("/dashboards/sales_pipeline/edit", data=data)
+    assert response.status_code == 303, re.findall(r"<li>(?:<a [^>]*>)?([^<]*)", response.text[response.text.find("error-summary"):])[:5]
+    with site.installed.engine.connect() as connection:
+        layers = connection.execute(select(metadata_documents.c.layer, metadata_documents.c.pack).where(
+            metadata_documents.c.kind == "dashboard", metadata_documents.c.name == "sales_pipeline")).all()
+        assert sorted(layers) == [("admin", "crm"), ("pack", "crm")], "the edit is a layer over the pack's document"
+        assert current_metadata_version(connection) > version, "other processes reload"
+    page = client.get("/dashboards/sales_pipeline").text
+    assert "<h1>Pipeline (edited)</h1>" in page and 'id="widget-open_pipeline"' not in page
+    order = re.findall(r'<section class="card widget[^"]*" id="widget-([a-z_]+)"', page)
+    assert order[0] == "opportunities_by_stage" and order[-1] == "deals_per_owner"
+    assert 'class="chart chart-donut"' in widget(page, "opportunities_by_stage")
+    assert table_rows(widget(page, "pipeline_funnel")) == {"Proposal": ["4,200.50 USD", "3"]}
+    assert table_rows(widget(page, "deals_per_owner")) == {"Rep1": ["3"], "Rep2": ["3"]}, "users by display name"
+    assert "Pipeline (edited)" in site.browser("rep1").get("/dashboards").text, "every reader sees the edit"
+    edit = client.get("/dashboards/sales_pipeline/edit").text
+    assert client.post("/dashboards/sales_pipeline/reset", data={"csrf_token": re.search(
+        r'name="csrf_token" value="([^"]+)"', edit).group(1)}).status_code == 303
+    assert "<h1>Sales pipeline</h1>" in client.get("/dashboards/sales_pipeline").text
+
+
+def test_an_edit_is_checked_like_the_pack_file_with_errors_next_to_the_inputs(site: Site) -> None:
+    client = site.browser("admin")
+    data = _form_of(client.get("/dashboards/service_desk/edit").text)
+    priority = _row_of(data, "open_by_priority")
+    data.update({f"w-{priority}-filter": "status = 'open' and priorty = 'high'", f"w-{priority}-group_by": "subjekt",
+                 "label": ""})
+    response = client.post("/dashboards/service_desk/edit", data=data)
+    assert response.status_code == 422
+    page = response.text
+    filter_error = page[page.index(f'id="w-{priority}-filter-error"'):][:400]
+    assert "1:21: unknown field &#39;priorty&#39; on case (did you mean &#39;priority&#39;?)" in filter_error
+    assert "has no field &#39;subjekt&#39;" in page[page.index(f'id="w-{priority}-group_by-error"'):][:300]
+    assert 'role="alert"' in page and f'href="#w-{priority}-filter"' in page, "a summary links to each input"
+    assert "status = &#39;open&#39; and priorty = &#39;high&#39;" in page, "what was typed is shown back"
+    assert "<h1>Service desk</h1>" in client.get("/dashboards/service_desk").text, "nothing was saved"
+
+
+def test_an_edit_without_the_form_token_is_refused(site: Site) -> None:
+    response = site.browser("admin").post("/dashboards/service_desk/edit", data={"label": "Hacked"})
+    assert response.status_code == 403

@@ -62,3 +62,17 @@ def test_a_segment_opens_the_list_of_its_records(admin_page: Page, live_server: 
     assert "priority" in page.url and "filter=" in page.url
     expect(page.get_by_role("textbox", name="Filter")).to_have_value("(status not in ('resolved', 'closed')) and (priority = 'high')")
     expect(page.locator("table.grid tbody tr")).to_have_count(count)
+
+
+def test_the_edit_form_is_accessible_and_shows_problems_in_place(admin_page: Page, tmp_path: Path) -> None:
+    page = admin_page
+    page.goto("/dashboards/service_desk")
+    page.get_by_role("link", name="Edit dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit dashboard")
+    assert_accessible(page, "the dashboard edit form")
+    page.locator("#w-0-filter").fill("status = 'open' and priorty = 'high'")
+    page.get_by_role("button", name="Save dashboard").click()
+    expect(page.locator("#w-0-filter-error")).to_contain_text("1:21: unknown field 'priorty' on case")
+    expect(page.get_by_role("alert")).to_contain_text("There is a problem")
+    page.screenshot(path=str(tmp_path / "dashboard_edit.png"), full_page=True)
+    assert_accessible(page, "the dashboard edit form with a problem")
