@@ -23,7 +23,7 @@ from xrm.runtime.record_errors import Forbidden, Invalid, NotFound
 from xrm.runtime.workflows import workflows_of
 from xrm.ui.board_moves import Move, Refused, board_fields, card_moves, move, option_label
 from xrm.ui.display import Cell, Names, record_name
-from xrm.ui.list_pages import combined_filter, entity_views, pick_view, view_columns, view_sort
+from xrm.ui.list_state import combined_filter, entity_views, pick_view, view_columns, view_sort
 from xrm.ui.page_calls import PageCall
 
 CARDS = 50

@@ -25,19 +25,7 @@ from xrm.runtime.workflows import workflows_of
 from xrm.ui.board_moves import board_fields
 from xrm.ui.bulk_actions import bulk_actions
 from xrm.ui.display import Cell, Names
-from xrm.ui.list_state import (  # noqa: F401  (entity_views … view_sort: the export reuses them from here)
-    FALLBACK_COLUMNS,
-    ListState,
-    ResolvedList,
-    both_filters,
-    combined_filter,
-    entity_views,
-    pick_view,
-    resolve_list,
-    sortable,
-    view_columns,
-    view_sort,
-)
+from xrm.ui.list_state import ListState, ResolvedList, both_filters, resolve_list, sortable
 from xrm.ui.page_calls import PageCall
 
 PAGE_SIZE = 25

@@ -256,6 +256,22 @@ def test_timeline_merges_changes_and_rule_decisions(site: Site) -> None:
     assert timeline.index("Created via api") > timeline.index(str(escape(decisions[-1]["summary"]))), "newest first"
 
 
+def test_timeline_shows_linked_records_and_notifications_about_the_record(site: Site) -> None:
+    with TestClient(site.app) as api:
+        task = _create(api, site.installed, "activity", {"subject": "Call Sam back", "activity_type": "call",
+                                                         "lead": site.ids["lead"]})
+    rep1 = site.browser("rep1").get(f"/app/lead/{site.ids['lead']}")
+    if rep1.status_code == 200:  # rep1 sees the lead only when the rules routed it to them
+        assert "Notified Rep1: Lead Sam Walker needs you" in rep1.text
+    manager = site.browser("manager").get(f"/app/lead/{site.ids['lead']}").text
+    timeline = manager[manager.index('id="timeline-heading"'):]
+    assert f'<a href="/app/activity/{task}">Activity added: Call Sam back</a>' in timeline
+    assert "Notified Rep1" not in timeline, "someone else's notification is not the manager's to read"
+    admin = site.browser("admin").get(f"/app/lead/{site.ids['lead']}").text
+    assert "Notified Rep1: Lead Sam Walker needs you" in admin and "Call today." in admin
+    assert admin.index("Activity added: Call Sam back") < admin.index("Created via api"), "newest first"
+
+
 def test_records_outside_the_scope_are_not_found(site: Site) -> None:
     client = site.browser("rep2")
     assert client.get(f"/app/lead/{site.ids['rep1_lead']}").status_code == 404
