@@ -157,7 +157,7 @@ def test_unknown_property_lists_what_is_allowed_and_suggests_the_nearest() -> No
     assert problem.found == "lable"
     # the common properties plus the text type's own
     assert problem.expected == ("one of default, description, help_text, hidden, indexed, label, max_length, name, "
-                                "read_only, required, type, unique")
+                                "read_only, renamed_from, required, required_when, type, unique, visible_when")
 
 
 def test_unknown_top_level_property() -> None:

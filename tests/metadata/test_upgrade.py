@@ -59,7 +59,7 @@ def _partners(connection: Connection, duplicate_email: bool = False) -> None:
                                   .order_by("id")).scalars().all()
     _insert(connection, "partner", [
         {**_system(i), "name": f"Partner {i}", "account": accounts[i - 1], "tier": ("registered", "silver", "gold")[i % 3],
-         "status": "prospect", "email": "same@x.io" if duplicate_email and i <= 2 else f"p{i}@x.io",
+         "status": "prospect", "country": ("DE", "FR", None)[i % 3], "email": "same@x.io" if duplicate_email and i <= 2 else f"p{i}@x.io",
          "joined_on": datetime(2020, 1 + i % 12, 1).date() if i % 2 else None, "scorecard": f"s{i}"}
         for i in range(1, RECORDS + 1)])
 
@@ -152,6 +152,8 @@ def test_upgrading_a_customized_install_keeps_every_record_and_customization(ins
         assert _count(connection, case.entity) == RECORDS
         assert after[new] == before[old]  # renamed data moved
         assert {k: v for k, v in after.items() if k in before and k != old} == {k: v for k, v in before.items() if k != old}
+        for line in plan.fields_where("retyped"):
+            assert line.rows == _count(connection, case.entity, line.field)
         renamed = next(line for line in plan.fields if line.change == "renamed")
         assert (renamed.old_name, renamed.field) == (old, new)
         assert renamed.rows == _count(connection, case.entity, new)
@@ -170,14 +172,16 @@ def test_upgrading_a_customized_install_keeps_every_record_and_customization(ins
         history = connection.execute(select(schema_history.c.operation).where(
             schema_history.c.pack == pack, schema_history.c.pack_version == "2.0.0")).scalars().all()
         assert history[0] == "upgrade" and len(history) == 1 + len(plan.operations)
-    _check_customizations(pack, catalog, installed)
+    _check_customizations(pack, catalog, installed, {(c.kind, c.name, c.property, c.admin_value, c.pack_value)
+                                                     for c in plan.conflicts})
 
 
-def _check_customizations(pack: str, catalog: Any, copy: Installed) -> None:
+def _check_customizations(pack: str, catalog: Any, copy: Installed, plan_conflicts: set[tuple]) -> None:
     if pack == "crm":
         lead = catalog.entities["lead"]
         assert lead.field("job_title").label == "Position"
         assert lead.field("source").option("advertisement").label == "Ads"
+        assert ("option", "lead.source=advertisement", "label", "Ads", "Advertising") in plan_conflicts
         assert lead.field("nickname").type == "text" and lead.field("lead_score").type == "integer"
         permission = next(p for p in catalog.roles["sales_rep"].permissions if p.entity == "lead")
         assert permission.hidden_fields == ("job_title",)
@@ -191,8 +195,10 @@ def _check_customizations(pack: str, catalog: Any, copy: Installed) -> None:
     else:
         partner = catalog.entities["partner"]
         assert partner.field("partner_since").label == "Partner since (date)"
+        assert ("field", "partner.partner_since", "label", "Partner since (date)", "Partner since") in plan_conflicts
         assert partner.field("scorecard") is not None and partner.field("email").unique
         assert partner.field("tier").option("diamond") is not None
+        assert partner.field("country").max_length == 3
 
 
 def test_a_refused_upgrade_leaves_schema_and_data_as_they_were(installed: Installed) -> None:  # noqa: F811
