@@ -27,7 +27,7 @@ MAX_FIELD_CHARS = 8 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 PREVIEW_ROWS = 5
 #: What people may choose; "auto" is UTF-8 (a BOM is skipped) or UTF-16 when the file starts with its BOM.
-ENCODINGS = {"auto": "Detect (UTF-8 or UTF-16 with a BOM)", "utf-8": "UTF-8", "cp1252": "Windows-1252 (Excel)",
+ENCODINGS = {"auto": "Detect (UTF-8, UTF-16)", "utf-8": "UTF-8", "cp1252": "Windows-1252 (Excel)",
              "latin-1": "Latin-1 (ISO-8859-1)"}
 
 Opener = Callable[[], BinaryIO]

@@ -100,7 +100,7 @@ def test_a_bad_mapping_is_shown_with_its_errors(app) -> None:  # noqa: ANN001
     response = client.post(job_href, data={"csrf_token": csrf_of(page), "column-0": "name", "column-1": "name",
                                            "key": "account_number"})
     assert response.status_code == 422
-    assert "both fill" in response.text and "no column fills the key" in response.text
+    assert "both fill" in response.text and "No column fills the key" in response.text
 
 
 def test_the_import_needs_the_right_to_create_and_a_csrf_token(app) -> None:  # noqa: ANN001
