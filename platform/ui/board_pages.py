@@ -16,14 +16,14 @@ from urllib.parse import urlencode
 
 from starlette.responses import RedirectResponse, Response
 
-from xrm.metadata.model import Entity, Field, ListView
+from xrm.metadata.model import Entity, Field
 from xrm.runtime.permissions import EntityAccess
 from xrm.runtime.queries import SYSTEM_FIELDS, ListQuery, ListRequest
 from xrm.runtime.record_errors import Forbidden, Invalid, NotFound
 from xrm.runtime.workflows import workflows_of
 from xrm.ui.board_moves import Move, Refused, board_fields, card_moves, move, option_label
 from xrm.ui.display import Cell, Names, record_name
-from xrm.ui.list_state import combined_filter, entity_views, pick_view, view_columns, view_sort
+from xrm.ui.list_state import ListBase, both_filters, readable_columns, resolve_base, view_columns, view_groups
 from xrm.ui.page_calls import PageCall
 
 CARDS = 50
@@ -120,9 +120,9 @@ class _Board:
 
     def __init__(self, call: PageCall, entity: Entity, access: EntityAccess, field: Field, state: BoardState) -> None:
         self.call, self.entity, self.access, self.field, self.state = call, entity, access, field, state
-        self.view: ListView | None = pick_view(entity_views(call, entity.name), state.view)
-        shown = [f for f in view_columns(entity, self.view, access)
-                 if f.name not in {entity.display_field, field.name, "owner_id"}]
+        self.base: ListBase | None = resolve_base(call, entity, state.view)
+        columns = readable_columns(entity, self.base.columns, access) if self.base else view_columns(entity, None, access)
+        shown = [f for f in columns if f.name not in {entity.display_field, field.name, "owner_id"}]
         self.card_fields = shown[:CARD_FIELDS]
         self.names = Names(call.connection, call.model, call.context.actor)
 
@@ -141,8 +141,10 @@ class _Board:
 
     def column(self, value: str) -> BoardColumn | None:
         own = " and ".join(f"({part})" for part in (self.state.filter, _condition(self.field, value)) if part)
-        request = ListRequest(filter=combined_filter(self.view, own), sort=view_sort(self.view) or None,
-                              search=self.state.q or None, limit=CARDS)
+        base = self.base
+        request = ListRequest(filter=both_filters(base.filter if base else None, own),
+                              sort=(base.sort if base else "") or None,
+                              search=self.state.q or (base.search if base else None) or None, limit=CARDS)
         page = ListQuery(self.call.model, self.call.context, self.entity.name, request).run(self.call.connection)
         total = page.total or 0
         if not value and not total and self.field.required:
@@ -183,8 +185,7 @@ def _render(call: PageCall, *, refused: Refused | None = None, status: int = 200
         "refused": refused, "moved": _moved_message(columns, call.request.query_params.get("moved", "")),
         "fields": [(f.name, f.label) for f in fields], "path": path,
         "list_href": f"{path}?" + BoardState("", state.view, state.q, state.filter).query(),
-        "move_href": f"{path}/board/move?{state.query()}", "views": entity_views(call, entity.name),
-        "view": board.view,
+        "move_href": f"{path}/board/move?{state.query()}", "view_groups": view_groups(call, entity, board.base),
     }, status=status)
 
 

@@ -196,3 +196,15 @@ def test_bulk_form_needs_its_csrf_token(site: Site) -> None:
     response = site.browser("manager").post("/app/lead/bulk", data={"action": "delete", "ids": str(lead_id),
                                                                     "confirm": "yes"})
     assert response.status_code == 403 and _exists(site, lead_id)
+
+
+def test_a_saved_view_drives_the_board_too(site: Site) -> None:
+    _lead(site, "Boardhot", rating="hot", city="Graz")
+    _lead(site, "Boardcold", rating="cold", city="Graz")
+    client = site.browser("manager")
+    response = _post(client, "/app/lead", "/app/lead/views",
+                     {"name": "Graz hot", "filter": "city = 'Graz' and rating = 'hot'", "columns": "last_name"})
+    key = response.headers["location"].split("=", 1)[1]
+    board = client.get(f"/app/lead/board?view={key}").text
+    assert "Boardhot" in board and "Boardcold" not in board
+    assert re.search(rf'<option value="{key}" selected>Graz hot</option>', board)
