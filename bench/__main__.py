@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("expressions", "api", "scheduler", "rules")
+BENCHMARKS = ("expressions", "api", "scheduler", "rules", "csv_io")
 
 
 def main(argv: list[str]) -> None:
