@@ -71,6 +71,9 @@ def _widget_problems(file: str, here: JsonPath, widget: Widget, entity: Entity,
     if widget.series is not None and not chart.allows_series:
         yield problem_at(file, (*here, "series"), f"a {chart.label.lower()} cannot show series",
                          hint="use chart 'bar' or 'line' to split each group into series")
+    if widget.share and (widget.series is None or widget.chart != "bar"):
+        yield problem_at(file, (*here, "share"), "shares are shown by a bar chart with series",
+                         hint="add 'series' and use chart 'bar', or remove 'share'")
     for key in ("group_by", "series"):
         grouping = getattr(widget, key)
         if grouping is not None:

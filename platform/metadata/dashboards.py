@@ -48,6 +48,8 @@ class Widget:
     #: Grid columns the widget spans (1 or 2).
     width: int = 1
     description: str | None = None
+    #: Show each series as its share of the group (bars stacked to 100 %): rates, e.g. of responses.
+    share: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def build_widget(doc: Document) -> Widget:
         name=doc["name"], title=doc["title"], entity=doc["entity"], chart=doc["chart"],
         measure=doc.get("measure", "count"), field=doc.get("field"), group_by=_grouping(doc.get("group_by")),
         series=_grouping(doc.get("series")), filter=doc.get("filter"), width=doc.get("width", 1),
-        description=doc.get("description"),
+        description=doc.get("description"), share=doc.get("share", False),
     )
 
 

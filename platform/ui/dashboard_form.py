@@ -24,13 +24,15 @@ from xrm.metadata.problems import PackProblem
 WIDGET_INPUTS = {
     "title": "Title", "entity": "Entity", "chart": "Chart", "measure": "Measure", "field": "Measured field",
     "group_by": "Group by", "bucket": "Date bucket", "series": "Series by", "series_bucket": "Series date bucket",
-    "filter": "Filter", "width": "Width", "position": "Position", "remove": "Remove this widget",
+    "filter": "Filter", "width": "Width", "share": "Series as shares (%)", "position": "Position",
+    "remove": "Remove this widget",
 }
 HINTS = {
     "field": "A number field, for sum and average.",
     "group_by": "A field, or a path across lookups such as partner.tier.",
     "series": "Optional: splits each group (bar and line charts).",
     "filter": "An expression, e.g. status != 'closed'.",
+    "share": "Bar charts with series: each series as its part of the group.",
 }
 
 
@@ -86,6 +88,7 @@ def widget_values(widget: Mapping[str, Any], position: int) -> dict[str, str]:
         "group_by": group.get("field", ""), "bucket": group.get("bucket", ""),
         "series": series.get("field", ""), "series_bucket": series.get("bucket", ""),
         "filter": widget.get("filter", ""), "width": str(widget.get("width", 1)), "position": str(position),
+        "share": "true" if widget.get("share") else "",
     }
 
 
@@ -101,7 +104,7 @@ def rows_for(values: dict[int, dict[str, str]], keys: dict[int, str], entities: 
         names = (["name"] if new else []) + [k for k in WIDGET_INPUTS if not (new and k == "remove")]
         for name in names:
             control = "select" if name in choices else {"filter": "textarea", "position": "number",
-                                                        "remove": "checkbox"}.get(name, "text")
+                                                        "remove": "checkbox", "share": "checkbox"}.get(name, "text")
             label = "Name" if name == "name" else WIDGET_INPUTS[name]
             inputs.append(Input(f"w-{row}-{name}", f"w-{row}-{name}", label, control, values[row].get(name, ""),
                                 choices.get(name, ()), tuple(errors.get((row, name), ())),
@@ -166,6 +169,8 @@ def _widget(given: Mapping[str, str], base: Mapping[str, Any]) -> dict[str, Any]
             widget[key] = text
     width = given.get("width", "1")
     widget["width"] = int(width) if width.isdigit() else width
+    if given.get("share"):
+        widget["share"] = True
     for key, bucket in (("group_by", "bucket"), ("series", "series_bucket")):
         grouping = _grouping(given.get(key, ""), given.get(bucket, ""), base.get(key))
         if grouping:

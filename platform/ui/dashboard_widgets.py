@@ -119,6 +119,15 @@ def _datum(aggregate: Aggregate, cell: Cell, what: str, expression: str) -> Datu
     return Datum(float(cell.value or 0) / _unit(aggregate), text, href, f"{what}: {text}{counted}", short)
 
 
+def _share(datum: Datum, cell: Cell, whole: Cell, aggregate: Aggregate) -> Datum:
+    """``datum`` as a share of ``whole`` (its group): ``6`` of 15 → 40 % on the chart, "6 (40 %)" in words."""
+    part, total = (cell.count, whole.count) if aggregate.value_field is None else (cell.value or 0, whole.value or 0)
+    percent = float(part) * 100 / float(total) if total else 0.0
+    shown = f"{percent:.0f} %"
+    return replace(datum, value=percent, text=f"{datum.text} ({shown})", short=shown,
+                   label=f"{datum.label} ({shown} of the group)")
+
+
 def _unit(aggregate: Aggregate) -> int:
     """What one unit of a chart's value axis holds: durations are drawn in hours."""
     field = aggregate.value_field
@@ -161,17 +170,21 @@ def _grouping_label(call: PageCall, widget: Widget) -> str:
 def chart_data(call: PageCall, widget: Widget, aggregate: Aggregate, dom_id: str) -> ChartData:
     categories = tuple(Category(g.key, g.label, g.short or g.label, g.color) for g in aggregate.groups)
     lanes = aggregate.series or (Group(NO_SERIES, None, measure_label(aggregate), ""),)
+    shares = widget.share and bool(aggregate.series)
     series = []
     for lane in lanes:
-        data = tuple(
-            _datum(aggregate, aggregate.cell(g.key, lane.key),
-                   g.label + (f" · {lane.label}" if aggregate.series else ""), aggregate.drill_filter(g, lane if aggregate.series else None))
-            for g in aggregate.groups)
-        series.append(SeriesData(lane.key, lane.label, lane.color, data))
+        data = []
+        for g in aggregate.groups:
+            cell = aggregate.cell(g.key, lane.key)
+            datum = _datum(aggregate, cell, g.label + (f" · {lane.label}" if aggregate.series else ""),
+                           aggregate.drill_filter(g, lane if aggregate.series else None))
+            data.append(_share(datum, cell, aggregate.group_total(g.key), aggregate) if shares else datum)
+        series.append(SeriesData(lane.key, lane.label, lane.color, tuple(data)))
     total = _datum(aggregate, aggregate.total, widget.title, aggregate.drill_filter())
-    return ChartData(dom_id, widget.title, categories, tuple(series), measure_label(aggregate),
+    value_label = f"Share of {measure_label(aggregate).lower()} (%)" if shares else measure_label(aggregate)
+    return ChartData(dom_id, widget.title, categories, tuple(series), value_label,
                      _grouping_label(call, widget), total, widget.width == 2, single=not aggregate.series,
-                     whole=aggregate.value_field is None)
+                     whole=aggregate.value_field is None and not shares)
 
 
 def data_table(call: PageCall, widget: Widget, aggregate: Aggregate, data: ChartData) -> DataTable:

@@ -92,6 +92,7 @@ def test_a_dashboard_needs_widgets(tmp_path: Path) -> None:
     (widget(chart="funnel", series={"field": "active"}), "$.widgets[0].series", "a funnel cannot show series"),
     (widget(chart="number"), "$.widgets[0].group_by", "a number shows one value and takes no grouping"),
     ({k: v for k, v in widget().items() if k != "group_by"}, "$.widgets[0].group_by", "a bar chart needs a grouping"),
+    (widget(share=True), "$.widgets[0].share", "shares are shown by a bar chart with series"),
 ])
 def test_cross_check_problems_name_the_json_path(tmp_path: Path, document: dict, path: str, message: str) -> None:
     assert ("dashboards/people.json", path, message) in problems(tmp_path, document)

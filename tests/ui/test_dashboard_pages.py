@@ -137,6 +137,21 @@ def test_charts_are_labelled_svg_with_a_legend_for_series(site: Site) -> None:
     assert table_rows(card) == {"Web": ["1", "1", "2"], "Referral": ["1", "0", "1"]}, "hot, cold, total"
 
 
+def test_shares_show_each_series_as_a_percentage_of_its_group(site: Site) -> None:
+    client = site.browser("admin")
+    data = _form_of(client.get("/dashboards/lead_generation/edit").text)
+    row = _row_of(data, "leads_by_source")
+    data[f"w-{row}-share"] = "true"
+    assert client.post("/dashboards/lead_generation/edit", data=data).status_code == 303
+    card = widget(client.get("/dashboards/lead_generation").text, "leads_by_source")
+    assert table_rows(card)["Web"] == ["1 (50 %)", "1 (50 %)", "2"]
+    assert "Share of records (%)" in card
+    assert 'aria-label="Web · Hot: 1 (50 % of the group)"' in card
+    edit = client.get("/dashboards/lead_generation/edit").text
+    assert f'name="w-{row}-share" aria-describedby' in edit and re.search(rf'name="w-{row}-share"[^>]*checked', edit)
+    client.post("/dashboards/lead_generation/reset", data={"csrf_token": data["csrf_token"]})
+
+
 def test_a_widget_without_records_says_so(site: Site) -> None:
     card = widget(site.browser("admin").get("/dashboards/campaign_response").text, "members_by_status")
     assert "No records to show yet." in card and "<svg" not in card
@@ -155,6 +170,8 @@ def _form_of(page: str) -> dict[str, str]:
     for name, body in re.findall(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
         chosen = re.search(r'<option value="([^"]*)" selected>', body)
         data[name] = unescape(chosen.group(1)) if chosen else re.search(r'<option value="([^"]*)"', body).group(1)
+    for tag in re.findall(r'<input type="checkbox"[^>]*checked>', form):
+        data[re.search(r'name="([^"]+)"', tag).group(1)] = "true"
     for name, body in re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
         data[name] = unescape(body)
     return data

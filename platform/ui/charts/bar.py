@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xrm.ui.charts import ChartData, Figure, LegendItem, Shape, register_chart
 from xrm.ui.charts.axes import frame_for
-from xrm.ui.charts.scale import color_at
+from xrm.ui.charts.scale import color_at, text_color_on
 
 
 @register_chart("bar")
@@ -24,6 +24,10 @@ def bar_chart(data: ChartData) -> Figure:
             shapes.append(Shape("rect", {"x": x, "y": round(top, 1), "width": round(width, 1),
                                          "height": round(max(bottom - top, 1), 1), "fill": color, "class": "chart-mark"},
                                 href=datum.href, label=datum.label))
+            if not data.single and bottom - top >= 18 and width >= 7 * len(datum.short):
+                shapes.append(Shape("text", {"x": round(frame.center(index), 1), "y": round((top + bottom) / 2 + 4, 1),
+                                             "text-anchor": "middle", "fill": text_color_on(color),
+                                             "class": "chart-inside"}, datum.short))
             stacked += datum.value
         if data.single and len(data.categories) <= 16 and stacked > 0:
             shapes.append(Shape("text", {"x": round(frame.center(index), 1), "y": round(frame.y(stacked) - 6, 1),

@@ -39,6 +39,14 @@ def compact(value: float) -> str:
     return f"{value:.3g}" if value != int(value) else f"{int(value)}"
 
 
+def text_color_on(fill: str) -> str:
+    """Ink or white, whichever reads better on ``fill`` (``#rrggbb``), by WCAG relative luminance."""
+    channels = [int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "#1d2430" if luminance > 0.22 else "#ffffff"
+
+
 def fit(text: str, length: int) -> str:
     """``text`` cut to ``length`` characters with an ellipsis."""
     return text if len(text) <= length else text[: max(length - 1, 1)].rstrip() + "…"
