@@ -9,57 +9,58 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from xrm.metadata.upgrade_plan import UpgradePlan
+from xrm.metadata.upgrade_plan import FieldLine, UpgradePlan
 
 console = Console(highlight=False)
 
 
+def _records(rows: int | None) -> str:
+    return "" if rows is None else f" ({rows} record{'s' if rows != 1 else ''})"
+
+
+def _field_line(line: FieldLine) -> str:
+    where = f"{line.entity}.{line.field}"
+    text = {
+        "added": f"+ field {where} ({line.type})",
+        "renamed": f"~ field {line.entity}.{line.old_name} renamed to {line.field}, data moved",
+        "removed": f"- field {where} no longer in the pack",
+        "retyped": f"~ field {where} type {line.old_type} → {line.type}",
+        "required": f"~ field {where} becomes required",
+        "optional": f"~ field {where} becomes optional",
+    }.get(line.change, f"~ field {where} {line.change}")
+    return text + _records(line.rows) + (f": {line.detail}" if line.detail else "")
+
+
 def print_plan(plan: UpgradePlan) -> None:
-    """The plan as tables a consultant can read before applying it."""
+    """The plan, one change a line (names never cut), for a consultant to read before applying it."""
+    lines = [f"+ entity {name} (new table)" for name in plan.entities_added]
+    lines += [f"- entity {name} no longer in the pack: its table and {rows} records are kept"
+              for name, rows in plan.entities_removed]
+    lines += [_field_line(line) for line in plan.fields]
+    lines += [f"{'+' if c.change == 'added' else '-'} {c.kind} {c.name} on {c.entity}({', '.join(c.fields)})"
+              + (f": {c.violations} records violate it" if c.violations else "") for c in plan.constraints]
+    lines += [f"{'+' if o.change == 'added' else '~' if o.change == 'kept_inactive' else '-'} value "
+              f"{o.entity}.{o.field} = '{o.value}' {o.change.replace('_', ' ')}{_records(o.rows or None)}"
+              for o in plan.options]
+    lines += [f"{'+' if o.change == 'added' else '-' if o.change == 'removed' else '~'} {o.kind} {o.name} {o.change}"
+              for o in plan.objects]
+    lines += [f'+ rule "{name}"' for name in plan.rules_added]
+    lines += [f'- rule "{name}"' for name in plan.rules_removed]
     console.print(f"[bold]Upgrade {escape(plan.pack)} {escape(plan.from_version)} → {escape(plan.to_version)}[/bold]",
                   soft_wrap=True)
-    for name in plan.entities_added:
-        console.print(f"  + entity {name} (new table)")
-    for name, rows in plan.entities_removed:
-        console.print(f"  - entity {name}: no longer in the pack; its table and {rows} records are kept")
-    if plan.fields:
-        table = Table("Entity", "Field", "Change", "Type", "Records", "Note", title="Fields")
-        for line in plan.fields:
-            change = f"renamed from {line.old_name}" if line.change == "renamed" else line.change
-            kind = f"{line.old_type} → {line.type}" if line.old_type else (line.type or "")
-            table.add_row(line.entity, line.field, change, kind, "" if line.rows is None else str(line.rows),
-                          line.detail or "")
-        console.print(table)
-    if plan.constraints:
-        table = Table("Entity", "Kind", "Name", "Fields", "Change", "Violating records", title="Indexes and constraints")
-        for c in plan.constraints:
-            table.add_row(c.entity, c.kind, c.name, ", ".join(c.fields), c.change, str(c.violations))
-        console.print(table)
-    if plan.options:
-        table = Table("Entity", "Field", "Value", "Change", "Records", title="Picklist values")
-        for o in plan.options:
-            table.add_row(o.entity, o.field, o.value, o.change, str(o.rows))
-        console.print(table)
-    if plan.objects:
-        table = Table("Kind", "Name", "Change", title="Views, workflows, roles, dashboards, rule files")
-        for obj in plan.objects:
-            table.add_row(obj.kind, obj.name, obj.change)
-        console.print(table)
-    for name in plan.rules_added:
-        console.print(f"  + rule \"{escape(name)}\"", soft_wrap=True)
-    for name in plan.rules_removed:
-        console.print(f"  - rule \"{escape(name)}\"", soft_wrap=True)
+    for line in lines:
+        console.print(f"  {line}", soft_wrap=True, markup=False)
     if plan.conflicts:
-        table = Table("What", "Property", "Admin value", "Pack value", "Resolution", title="Conflicts with admin customizations")
-        for c in plan.conflicts:
-            table.add_row(c.name, c.property or "", json.dumps(c.admin_value, default=str),
-                          json.dumps(c.pack_value, default=str), ("[red]" if c.blocking else "") + escape(c.resolution))
-        console.print(table)
+        console.print("[bold]Conflicts with admin customizations[/bold]")
+    for c in plan.conflicts:
+        what = f"{c.name}" + (f" {c.property}" if c.property else "")
+        values = f": admin {json.dumps(c.admin_value, default=str)}, pack {json.dumps(c.pack_value, default=str)}"
+        style = "red" if c.blocking else "yellow"
+        console.print(f"  [{style}]![/{style}] {escape(what + values)} — {escape(c.resolution)}", soft_wrap=True)
     for o in plan.offending:
         sample = ", ".join(json.dumps(row, default=str) for row in o.sample)
-        console.print(f"[red]refused[/red] {escape(o.message)} — e.g. {escape(sample)}", soft_wrap=True)
+        console.print(f"  [red]refused[/red] {escape(o.message)} — e.g. {escape(sample)}", soft_wrap=True)
     console.print(f"{len(plan.operations)} schema operations." if plan.ok else "[red]The upgrade cannot be applied.[/red]")
 
 

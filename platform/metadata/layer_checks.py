@@ -57,6 +57,7 @@ def check_catalog_pack(catalog: Catalog, pack: str, *, rules: bool = True) -> li
         views=_owned(catalog, pack, "view", catalog.views, "views"),
         workflows=_owned(catalog, pack, "workflow", catalog.workflows, "workflows"),
         roles=_owned(catalog, pack, "role", catalog.roles, "roles"),
+        dashboards=_owned(catalog, pack, "dashboard", catalog.dashboards, "dashboards"),
         installed=catalog.without_pack(pack),
     )
     problems = [p for p in cross_check(scope) if p.code != "missing_dependency"]

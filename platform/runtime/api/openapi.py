@@ -15,6 +15,7 @@ from typing import Any
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity, Field
+from xrm.runtime.api.meta_write_openapi import META_WRITE_PATHS
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 ERROR_DESCRIPTIONS = {
@@ -374,6 +375,7 @@ def openapi_document(catalog: Catalog, *, server_url: str | None = None) -> dict
         paths.update(entity_paths(entity, catalog))
     packs = ", ".join(f"{p.name} {p.version}" for p in catalog.packs.values()) or "no packs"
     paths.update(RULES_PATHS)
+    paths.update(META_WRITE_PATHS)
     for verb in ("approve", "reject"):
         paths[f"/api/approvals/{{id}}/{verb}"] = {"post": {
             "operationId": f"{verb}Approval", "summary": f"{verb.title()} an approval request", "tags": ["Approvals"],

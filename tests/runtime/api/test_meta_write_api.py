@@ -228,3 +228,24 @@ def test_another_app_process_sees_admin_changes_without_restart(api: Api, instal
         other_engine.dispose()
     with installed.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(table("project"))).scalar_one() == 1
+
+
+def test_the_upgrade_plan_and_the_upgrade_through_the_api(api: Api) -> None:
+    from tests.conftest import FIXTURES_DIR
+
+    folder = str(FIXTURES_DIR / "packs_v2" / "partners")
+    change(api, "PATCH", "/api/meta/entities/partner/fields/joined_on", {"label": "Member since"})
+    assert api.as_("manager").post("/api/meta/packs/plan", json={"path": folder}).status_code == 403
+    change(api, "POST", "/api/meta/packs/plan", {"path": "/no/such/folder"}, 422)
+    plan = change(api, "POST", "/api/meta/packs/plan", {"path": folder})
+    assert plan["ok"] and plan["to_version"] == "2.0.0"
+    assert {"entity": "partner", "field": "partner_since", "change": "renamed", "old_name": "joined_on"}.items() <= \
+        next(f for f in plan["fields"] if f["change"] == "renamed").items()
+    assert any(c["name"] == "partner.partner_since" and c["admin_value"] == "Member since" for c in plan["conflicts"])
+    assert change(api, "GET", "/api/meta/entities/partner")["fields"][0]["name"] == "name"
+    done = change(api, "POST", "/api/meta/packs/upgrade", {"path": folder})
+    assert done["applied"] and done["fields"] == plan["fields"]
+    fields = {f["name"]: f for f in change(api, "GET", "/api/meta/entities/partner")["fields"]}
+    assert fields["partner_since"]["label"] == "Member since" and "certification_level" in fields
+    refused = change(api, "POST", "/api/meta/packs/upgrade", {"path": folder}, 409)
+    assert not refused["plan"]["ok"]
