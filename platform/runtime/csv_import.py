@@ -202,8 +202,9 @@ class _Batches:
             title = self.titles.get(error.field or "", error.field)
             if title and title not in titles:
                 titles.append(title)
-        return "; ".join(f"{', '.join(titles)}: {message}" if titles else message
+        text = "; ".join(f"{', '.join(titles)}: {message}" if titles else message
                          for message, titles in by_message.items())
+        return text.replace("\x00", "\ufffd")  # a message quoting a cell with NUL: PostgreSQL text refuses it
 
 
 @dataclass

@@ -192,10 +192,26 @@ def test_huge_cells_fail_their_row_only(installed: Installed) -> None:
 
 
 def test_a_row_with_more_cells_than_the_header_and_a_nul_character_are_row_errors(installed: Installed) -> None:
-    job = run(installed, "Last Name,Company,Phone\nA,B,555 1234,extra\nNul\x00Name,Co,555 1234\nFine,Co,555 1234\n")
-    assert (job.created, job.failed) == (1, 2)
+    job = run(installed, "Last Name,Company,Phone,Rating\nA,B,555 1234,,extra\nNul\x00Name,Co,555 1234,\n"
+                         "Fine,Co,555 1234,\nQuoted,Co,555 1234,h\x00t\n")
+    assert (job.created, job.failed) == (1, 3)
     errors = errors_of(installed, job)
-    assert "4 cells" in errors[2] and "NUL" in errors[3]
+    assert "5 cells" in errors[2] and "NUL" in errors[3] and "'h\ufffdt' is not one of" in errors[5]
+
+
+def test_blank_cells_leave_fields_alone_on_update_unless_asked(installed: Installed) -> None:
+    run(installed, "Name,Phone,Industry\nBlanko,555 1111,technology\n", "account")
+    job = run(installed, "Name,Phone,Industry\nBlanko,,\n", "account", key="name")
+    assert job.unchanged == 1 and rows_of(installed, "account", name="Blanko")[0]["phone"] == "555 1111"
+    raw = "Name,Phone,Industry\nBlanko,,\n".encode()
+    shape = inspect_csv(bytes_opener(raw))
+    cache = CatalogCache(installed.engine)
+    actor = installed.actor("admin")
+    settings = ImportSettings(("name", "phone", "industry"), "name", blanks_clear=True)
+    job_id, _ = start_import(installed.engine, cache, actor, "account", shape, "b.csv", settings)
+    assert run_import(installed.engine, cache, job_id, actor, bytes_opener(raw)).updated == 1
+    blanko = rows_of(installed, "account", name="Blanko")[0]
+    assert blanko["phone"] is None and blanko["industry"] is None
 
 
 class FailAfter:
