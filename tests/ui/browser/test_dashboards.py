@@ -48,6 +48,8 @@ def test_a_dashboard_renders_its_charts_and_tables(admin_page: Page, live_server
 
 def test_a_segment_opens_the_list_of_its_records(admin_page: Page, live_server: LiveServer, tmp_path: Path) -> None:
     page = admin_page
+    for number in range(2):
+        _post(page, live_server, "case", {"subject": f"Toner {number} is empty", "priority": "high"})
     page.goto("/dashboards/service_desk")
     donut = page.locator("#widget-open_by_priority")
     segment = donut.locator("svg a[aria-label^='High:']")
