@@ -243,7 +243,9 @@ def restore_field(ws: Workspace, change: MetaChange) -> None:
     overlay = ws.entity_overlay(change.entity)
     if change.field not in (overlay.get("removed") or {}):
         raise MetaNotFound(f"'{change.field}' is not a removed field of {change.entity}")
-    del overlay["removed"][change.field]
+    document = overlay["removed"].pop(change.field)
+    if ws.field_document(ws.entity(change.entity).name, change.field or "") is None:
+        overlay.setdefault("added_fields", []).append(document)  # the pack dropped it: it comes back as the admin's
     _refuse_unknown(change.values, FIELD_PROPERTIES - {"type"}, "a restore")
     if change.values:  # e.g. {"required": false} when records made meanwhile have no value
         ws.field_patch_of_removed(change.entity, change.field).update(change.values)

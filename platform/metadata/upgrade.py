@@ -143,6 +143,7 @@ def _upgrade(connection: Connection, root: Path, context: Context, *, apply: boo
 
     overlays, conflicts = _rebased_overlays(connection, pack, old_docs, new_docs, renames)
     options = _picklist_values(connection, before, old_entities, new_entities, renames, overlays)
+    _remember_removed_fields(before, old_entities, new_entities, renames, overlays)
     admin_store.delete_pack_layer(connection, pack.name)
     store.save_pack_documents(connection, pack, report.source, context)
     connection.execute(update(packs).where(packs.c.name == pack.name).values(
@@ -285,6 +286,22 @@ def _picklist_values(connection: Connection, before: Catalog, old_entities: Mapp
         if overlay:
             overlays[("entity", name)] = (owner, overlay)
     return lines
+
+
+def _remember_removed_fields(before: Catalog, old_entities: Mapping[str, Any], new_entities: Mapping[str, Any],
+                             renames: Mapping[str, Mapping[str, str]],
+                             overlays: dict[tuple[str, str], tuple[str, dict]]) -> None:
+    """Fields the new version drops keep their column: the admin layer lists them as removed, to restore or purge."""
+    for name, new_doc in new_entities.items():
+        entity = before.entities.get(name)
+        if entity is None or name not in old_entities:
+            continue
+        kept = {f["name"] for f in new_doc["fields"]} | set(renames.get(name, {}).values())
+        owner, overlay = overlays.get(("entity", name), (entity.pack, {}))
+        gone = {f["name"]: f for f in old_entities[name]["fields"] if f["name"] not in kept and entity.field(f["name"])}
+        if gone:
+            overlay.setdefault("removed", {}).update(gone)
+            overlays[("entity", name)] = (owner, overlay)
 
 
 def _field_lines(connection: Connection, diff: EntityDiff) -> list[FieldLine]:

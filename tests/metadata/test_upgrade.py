@@ -270,3 +270,35 @@ def _leads_without_admin_fields(connection: Connection) -> None:
     _insert(connection, "lead", [
         {**_system(i), "last_name": f"Doe {i}", "company": f"Co {i % 97}", "email": f"l{i}@x.io", "status": "new",
          "title": f"Title {i}"} for i in range(1, RECORDS + 1)])
+
+
+def test_a_field_the_new_version_drops_keeps_its_data_and_can_be_restored_or_purged(installed: Installed,  # noqa: F811
+                                                                                   tmp_path: Path) -> None:
+    import shutil
+
+    v2 = tmp_path / "service"
+    shutil.copytree(V2 / "service", v2)
+    case = json.loads((v2 / "entities" / "case.json").read_text())
+    case["fields"] = [f for f in case["fields"] if f["name"] != "case_type"]
+    (v2 / "entities" / "case.json").write_text(json.dumps(case))
+    with installed.engine.begin() as connection:
+        _insert(connection, "case", [{**_system(1), "case_number": "C-1", "subject": "s", "status": "new",
+                                      "priority": "medium", "case_type": "question"}])
+    plan = plan_upgrade(installed.engine, v2, CONTEXT)
+    assert plan.ok, plan.errors
+    assert [(f.field, f.rows) for f in plan.fields_where("removed")] == [("case_type", 1)]
+    upgrade_pack(installed.engine, v2, CONTEXT)
+    with installed.engine.connect() as connection:
+        assert store.load_catalog(connection).entities["case"].field("case_type") is None
+        overlay = admin_store.overlay(connection, "entity", "case")
+        assert overlay is not None and "case_type" in overlay.definition["removed"]
+        assert _count(connection, "case", "case_type", "question") == 1
+    apply_change(installed.engine, MetaChange("restore_field", entity="case", field="case_type"), CONTEXT)
+    with installed.engine.connect() as connection:
+        assert store.load_catalog(connection).entities["case"].field("case_type").type == "picklist"
+    apply_change(installed.engine, MetaChange("remove_field", entity="case", field="case_type"), CONTEXT)
+    apply_change(installed.engine, MetaChange("purge_field", entity="case", field="case_type",
+                                              values={"confirm": "case_type"}), CONTEXT)
+    with installed.engine.connect() as connection:
+        assert "case_type" not in {c["name"] for c in inspect(connection).get_columns("case")}
+        assert _count(connection, "case") == 1

@@ -249,3 +249,20 @@ def test_the_upgrade_plan_and_the_upgrade_through_the_api(api: Api) -> None:
     assert fields["partner_since"]["label"] == "Member since" and "certification_level" in fields
     refused = change(api, "POST", "/api/meta/packs/upgrade", {"path": folder}, 409)
     assert not refused["plan"]["ok"]
+
+
+def test_a_unique_constraint_dropped_and_a_lookup_purged(api: Api, installed: Installed) -> None:
+    change(api, "PATCH", "/api/meta/entities/partner/fields/name", {"unique": False})
+    accounts = [change(api, "POST", "/api/account", {"name": f"A{n}"}, 201)["id"] for n in range(2)]
+    for account in accounts:
+        change(api, "POST", "/api/partner", {"name": "Twin", "account": account}, 201)
+    change(api, "POST", "/api/meta/entities", {"name": "project", "label": "Project", "fields": [
+        {"name": "title", "type": "text"}, {"name": "account", "type": "lookup", "target": "account"}]})
+    project = change(api, "POST", "/api/project", {"title": "P", "account": accounts[0]}, 201)
+    change(api, "DELETE", "/api/meta/entities/project/fields/account")
+    change(api, "POST", "/api/meta/entities/project/fields/account/purge", {"confirm": "account"})
+    assert [name for name, _ in _columns(installed, "project")][-1] == "title"
+    assert change(api, "GET", f"/api/project/{project['id']}")["title"] == "P"
+    with installed.engine.connect() as connection:
+        assert not inspect(connection).get_foreign_keys("project") or all(
+            fk["constrained_columns"] != ["account"] for fk in inspect(connection).get_foreign_keys("project"))
