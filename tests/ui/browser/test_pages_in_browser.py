@@ -122,7 +122,7 @@ def test_sort_a_list_by_clicking_a_header(admin_page: Page, live_server: LiveSer
     page.goto(f"/app/lead?q={token}")
     rows = page.locator("table.records tbody tr")
     expect(rows).to_have_count(3)
-    companies = rows.locator("td:nth-of-type(1)")
+    companies = rows.locator("td:nth-of-type(2)")  # the first cell holds the row's bulk-action checkbox
     header = page.get_by_role("columnheader", name=re.compile(r"^Company"))
     header.get_by_role("link").click()
     expect(header).to_have_attribute("aria-sort", "ascending")
