@@ -106,8 +106,9 @@ def rows_for(values: dict[int, dict[str, str]], keys: dict[int, str], entities: 
             control = "select" if name in choices else {"filter": "textarea", "position": "number",
                                                         "remove": "checkbox", "share": "checkbox"}.get(name, "text")
             label = "Name" if name == "name" else WIDGET_INPUTS[name]
+            options = ((("", "—"),) if new and name == "entity" else ()) + choices.get(name, ())
             inputs.append(Input(f"w-{row}-{name}", f"w-{row}-{name}", label, control, values[row].get(name, ""),
-                                choices.get(name, ()), tuple(errors.get((row, name), ())),
+                                options, tuple(errors.get((row, name), ())),
                                 HINTS.get(name, "Lowercase letters, digits and _ (from the title when empty)."
                                           if name == "name" else None), wide=name == "filter"))
         legend = "Add a widget" if new else (values[row].get("title") or key)
@@ -194,7 +195,8 @@ def place_problems(problems: list[PackProblem], posted: Posted) -> tuple[dict[tu
         match = _PATH.match(problem.path or "")
         if match and int(match.group(1)) < len(posted.origin):
             row = posted.origin[int(match.group(1))]
-            first, second = match.group(2) or "title", match.group(3)
+            missing = re.match(r"missing property '([a-z_]+)'", problem.message)  # the schema names it, not the path
+            first, second = match.group(2) or (missing.group(1) if missing else "title"), match.group(3)
             key = {("group_by", "bucket"): "bucket", ("series", "bucket"): "series_bucket"}.get((first, second), first)
             key = key if key in WIDGET_INPUTS else ("name" if key == "name" and row not in posted.keys else "title")
             inputs.setdefault((row, key), []).append(problem_text(problem))

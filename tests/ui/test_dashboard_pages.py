@@ -242,3 +242,16 @@ def test_an_edit_is_checked_like_the_pack_file_with_errors_next_to_the_inputs(si
 def test_an_edit_without_the_form_token_is_refused(site: Site) -> None:
     response = site.browser("admin").post("/dashboards/service_desk/edit", data={"label": "Hacked"})
     assert response.status_code == 403
+
+
+def test_a_new_widget_without_an_entity_is_reported_at_its_input(site: Site) -> None:
+    client = site.browser("admin")
+    data = _form_of(client.get("/dashboards/partner_channel/edit").text)
+    new = max(int(name.split("-")[1]) for name in data if name.startswith("w-"))
+    assert data[f"w-{new}-entity"] == "", "a new widget starts without an entity"
+    data[f"w-{new}-title"] = "Partners by tier"
+    response = client.post("/dashboards/partner_channel/edit", data=data)
+    assert response.status_code == 422
+    error = response.text[response.text.index(f'id="w-{new}-entity-error"'):][:300]
+    assert "missing property &#39;entity&#39;" in error
+    assert 'value="partners_by_tier"' not in response.text and "Partners by tier" in response.text
