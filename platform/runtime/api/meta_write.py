@@ -25,7 +25,8 @@ from xrm.context import Context
 from xrm.db import read_only
 from xrm.metadata import admin_store
 from xrm.metadata.customize import ChangeResult, MetaChange, MetaRefused, apply_change
-from xrm.metadata.layers import removed_fields
+from xrm.metadata.fieldtypes import field_types as registered_field_types
+from xrm.metadata.layers import ADMIN_LAYER, OVERLAID_KINDS, removed_fields
 from xrm.metadata.upgrade import UpgradeRefused, plan_upgrade, upgrade_pack
 from xrm.runtime.api.calls import Call, _authenticate, _read_json, api_endpoint, json_response
 from xrm.runtime.api.problems import ApiProblem, problem_response
@@ -133,6 +134,23 @@ def customizations(call: Call) -> Response:
                           "removed_fields": list(removed_fields(overlay).values())})
 
 
+def all_customizations(call: Call) -> Response:
+    """Every admin overlay of entities and roles (other admin-layer kinds, like dashboards, have their own pages)."""
+    _require_admin(call)
+    rows = admin_store.stored_documents(call.connection, ADMIN_LAYER, OVERLAID_KINDS)
+    return json_response({"items": [{"kind": r.kind, "name": r.name, "pack": r.pack, "overlay": dict(r.definition)}
+                                     for r in rows]})
+
+
+def field_types(call: Call) -> Response:
+    """The field types an entity may use, with the properties each takes (for forms that add fields)."""
+    return json_response({"items": [
+        {"name": t.name, "label": t.label, "value_type": t.value_type, "computed": t.computed,
+         "indexable": t.indexable, "unique_by_nature": t.unique_by_nature,
+         "properties": dict(t.options_schema), "required_properties": list(t.required_options)}
+        for t in registered_field_types()]})
+
+
 def history(call: Call) -> Response:
     """The schema history, newest first: packs installed and upgraded, admin changes, each table operation."""
     _require_admin(call)
@@ -203,6 +221,8 @@ def meta_write_routes() -> list[Route]:
         Route("/meta/roles/{role}/permissions/{entity}", change_endpoint(_on_role("revoke"), body=False),
               methods=["DELETE"]),
         Route("/meta/history", api_endpoint(history), methods=["GET"]),
+        Route("/meta/customizations", api_endpoint(all_customizations), methods=["GET"]),
+        Route("/meta/field-types", api_endpoint(field_types), methods=["GET"]),
         Route("/meta/packs/plan", pack_endpoint(upgrade=False), methods=["POST"]),
         Route("/meta/packs/upgrade", pack_endpoint(upgrade=True), methods=["POST"]),
     ]

@@ -59,6 +59,8 @@ def _paths() -> dict[str, Any]:
     for path, operation_id, summary in [
         ("/api/meta/entities/{entity}/customizations", "getCustomizations", "The admin overlay and removed fields of an entity"),
         ("/api/meta/history", "getSchemaHistory", "The schema history, newest first"),
+        ("/api/meta/customizations", "listCustomizations", "Every admin overlay of entities and roles"),
+        ("/api/meta/field-types", "listFieldTypes", "Field types and the properties each takes"),
     ]:
         paths[path] = {"get": {"operationId": operation_id, "summary": summary, "tags": ["Customization"],
                                "parameters": _path_parameters(path),

@@ -266,3 +266,15 @@ def test_a_unique_constraint_dropped_and_a_lookup_purged(api: Api, installed: In
     with installed.engine.connect() as connection:
         assert not inspect(connection).get_foreign_keys("project") or all(
             fk["constrained_columns"] != ["account"] for fk in inspect(connection).get_foreign_keys("project"))
+
+
+def test_field_types_and_all_customizations_for_the_admin_pages(api: Api) -> None:
+    types = {t["name"]: t for t in change(api, "GET", "/api/meta/field-types")["items"]}
+    assert {f["type"] for f in EVERY_TYPE} <= set(types)
+    assert types["picklist"]["required_properties"] == ["options"] and types["formula"]["computed"]
+    change(api, "PATCH", "/api/meta/entities/lead/fields/company", {"label": "Firm"})
+    change(api, "PUT", "/api/meta/roles/sales_rep/permissions/account", {"read": True, "scope": "all"})
+    items = {(i["kind"], i["name"]): i for i in change(api, "GET", "/api/meta/customizations")["items"]}
+    assert items[("entity", "lead")]["overlay"] == {"fields": {"company": {"label": "Firm"}}}
+    assert items[("role", "sales_rep")]["overlay"]["permissions"]["account"] == {"read": True, "scope": "all"}
+    assert api.as_("rep1").get("/api/meta/customizations").status_code == 403
