@@ -163,3 +163,11 @@ def test_the_schema_names_exactly_the_registered_measures_buckets_and_chart_kind
     assert set(props["measure"]["enum"]) == set(MEASURES) == set(SQL_MEASURES)
     assert set(schema["$defs"]["grouping"]["properties"]["bucket"]["enum"]) == set(BUCKETS) == set(SQL_BUCKETS)
     assert "dashboard" in KINDS, "xrm schema export writes it"
+
+
+def test_the_readme_documents_every_measure_bucket_and_chart_kind() -> None:
+    from tests.test_docs import section
+
+    text = section("Dashboards")
+    for name in (*MEASURES, *BUCKETS, *CHART_KINDS):
+        assert f"`{name}`" in text, f"{name!r} is registered but README.md's Dashboards section does not name it"
