@@ -26,9 +26,9 @@ from sqlalchemy import Connection, select
 
 from xrm.context import Context
 from xrm.metadata.fieldtypes import get_field_type
-from xrm.metadata.fieldtypes.relation import USERS_TABLE
 from xrm.metadata.model import Field
 from xrm.metadata.suggest import did_you_mean
+from xrm.runtime.csv_mapping import reference_target
 from xrm.runtime.permissions import entity_access, scope_condition
 from xrm.runtime.queries import SYSTEM_FIELDS, ListQuery, ListRequest
 from xrm.runtime.record_errors import Invalid
@@ -139,10 +139,7 @@ class _Names:
         self.names: dict[tuple[str, int], str] = {}
 
     def target(self, field: Field) -> str | None:
-        foreign = get_field_type(field.type).foreign_key_target(field)
-        if foreign is None:
-            return None
-        return "user" if foreign[0] == USERS_TABLE else self.model.target_of(field)
+        return reference_target(self.model, field)
 
     def prefetch(self, fields: Sequence[Field], rows: Sequence[Sequence[Any]]) -> None:
         self.names = {}

@@ -123,6 +123,14 @@ def check_settings(settings: ImportSettings, header: Sequence[str], entity: Enti
         raise Invalid("the column mapping is not valid", errors)
 
 
+def reference_target(model: RecordModel, field: Field) -> str | None:
+    """The entity a lookup, user or owner field points to (``user`` for users); None for other fields."""
+    foreign = get_field_type(field.type).foreign_key_target(field)
+    if foreign is None:
+        return None
+    return "user" if foreign[0] == USERS_TABLE else model.target_of(field)
+
+
 class References:
     """Lookup and user cells resolved to ids (an id, or the target's name), remembered for the whole import."""
 
@@ -131,10 +139,7 @@ class References:
         self._known: dict[tuple[str, str], int | FieldValueError] = {}
 
     def target(self, field: Field) -> str | None:
-        foreign = get_field_type(field.type).foreign_key_target(field)
-        if foreign is None:
-            return None
-        return "user" if foreign[0] == USERS_TABLE else self.model.target_of(field)
+        return reference_target(self.model, field)
 
     def resolve(self, connection: Connection, field: Field, text: str) -> int:
         """The id the cell names; ``FieldValueError`` naming the value when none or several records match."""
