@@ -31,20 +31,37 @@ LAYERS = ("pack", ADMIN_LAYER)
 
 
 def load_dashboards(connection: Connection) -> tuple[dict[str, Dashboard], dict[tuple[str, str], str]]:
-    """Every dashboard (each name's winning layer) and the pack owning each: ``("dashboard", name) → pack``."""
-    docs = _documents(connection)
-    dashboards = {name: build_dashboard(definition) for name, (_pack, definition, _layer) in docs.items()}
-    return dashboards, {(KIND, name): pack for name, (pack, _definition, _layer) in docs.items()}
+    """Every dashboard (each name's winning layer) and the pack owning each: ``("dashboard", name) → pack``.
+
+    An administrator's document that no longer builds (written under an older
+    schema) gives way to the pack's, rather than breaking the catalog.
+    """
+    dashboards, owners = {}, {}
+    for name, versions in _layered(connection).items():
+        for pack, definition, _layer in reversed(versions):
+            try:
+                dashboards[name] = build_dashboard(definition)
+            except (KeyError, TypeError, AttributeError):
+                continue
+            owners[(KIND, name)] = pack
+            break
+    return dashboards, owners
 
 
-def _documents(connection: Connection) -> dict[str, tuple[str, Mapping[str, Any], str]]:
+def _layered(connection: Connection) -> dict[str, list[tuple[str, Mapping[str, Any], str]]]:
+    """Each dashboard's documents, lowest layer first: ``name → [(pack, definition, layer)]``."""
     t = metadata_documents
     rows = connection.execute(
         select(t.c.name, t.c.pack, t.c.definition, t.c.layer).where(t.c.kind == KIND, t.c.layer.in_(LAYERS)))
-    found: dict[str, tuple[str, Mapping[str, Any], str]] = {}
+    found: dict[str, list[tuple[str, Mapping[str, Any], str]]] = {}
     for row in sorted(rows, key=lambda r: LAYERS.index(r.layer)):
-        found[row.name] = (row.pack, row.definition, row.layer)
+        found.setdefault(row.name, []).append((row.pack, row.definition, row.layer))
     return found
+
+
+def _documents(connection: Connection) -> dict[str, tuple[str, Mapping[str, Any], str]]:
+    """Each dashboard's winning document: ``name → (pack, definition, layer)``."""
+    return {name: versions[-1] for name, versions in _layered(connection).items()}
 
 
 def dashboard_document(connection: Connection, name: str) -> tuple[Mapping[str, Any], bool] | None:

@@ -17,7 +17,7 @@ from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Field
 from xrm.runtime.aggregate_groups import Group
 from xrm.runtime.aggregates import NO_SERIES, Aggregate, AggregateQuery, Cell, run_aggregate
-from xrm.runtime.record_errors import Forbidden, Invalid
+from xrm.runtime.record_errors import Forbidden, Invalid, NotFound
 from xrm.ui.charts import Category, ChartData, Datum, Figure, SeriesData, render_chart
 from xrm.ui.charts.scale import compact
 from xrm.ui.display import Names
@@ -63,7 +63,7 @@ def widget_view(call: PageCall, widget: Widget, dom_id: str) -> WidgetView:
                       list_href(widget.entity, widget.filter))
     try:
         aggregate = run_aggregate(call.connection, call.model, call.context, AggregateQuery.of(widget))
-    except Forbidden as error:
+    except (Forbidden, NotFound) as error:  # NotFound: the entity went away since (a pack upgrade)
         return replace(base, message=f"Not shown: {error.detail}.")
     except Invalid as error:
         reasons = "; ".join(e.message for e in error.errors) or error.detail

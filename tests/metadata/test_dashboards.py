@@ -171,3 +171,33 @@ def test_the_readme_documents_every_measure_bucket_and_chart_kind() -> None:
     text = section("Dashboards")
     for name in (*MEASURES, *BUCKETS, *CHART_KINDS):
         assert f"`{name}`" in text, f"{name!r} is registered but README.md's Dashboards section does not name it"
+
+
+def test_an_admin_version_wins_and_one_that_no_longer_builds_gives_way(sqlite_url: str) -> None:
+    from sqlalchemy import insert
+
+    from xrm.bootstrap import prepare_database
+    from xrm.context import Actor, Context, utc_now
+    from xrm.db import make_engine
+    from xrm.metadata.dashboard_store import reset_dashboard, save_admin_dashboard
+    from xrm.metadata.store import current_metadata_version, load_catalog
+    from xrm.system_tables import metadata_documents
+
+    engine = make_engine(sqlite_url)
+    context = Context(Actor.system("tests"), "cli")
+    prepare_database(engine, [PACKS_DIR / "crm"], context)
+    document = json.loads((PACKS_DIR / "crm" / "dashboards" / "lead_generation.json").read_text())
+    with engine.begin() as connection:
+        before = current_metadata_version(connection)
+        save_admin_dashboard(connection, {**document, "label": "Leads (ours)"}, context)
+        assert current_metadata_version(connection) == before + 1
+        assert load_catalog(connection).dashboards["lead_generation"].label == "Leads (ours)"
+        reset_dashboard(connection, "lead_generation")
+        assert load_catalog(connection).dashboards["lead_generation"].label == "Lead generation"
+        connection.execute(insert(metadata_documents).values(
+            kind="dashboard", name="lead_generation", pack="crm", layer="admin", definition={"name": "lead_generation"},
+            updated_at=utc_now()))
+        catalog = load_catalog(connection)
+        assert catalog.dashboards["lead_generation"].label == "Lead generation"
+        assert catalog.owner("dashboard", "lead_generation") == "crm"
+    engine.dispose()
