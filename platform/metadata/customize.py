@@ -32,7 +32,7 @@ from xrm.context import Context
 from xrm.errors import XrmError
 from xrm.metadata import admin_store, store
 from xrm.metadata.catalog import Catalog
-from xrm.metadata.layer_checks import check_catalog_pack
+from xrm.metadata.layer_checks import check_catalog_pack, schema_problems
 from xrm.metadata.layers import CUSTOM_PACK, ENTITY_PROPERTIES, OPTION_PROPERTIES, field_document, is_admin_field
 from xrm.metadata.problems import PackProblem, has_errors
 from xrm.metadata.schema_changes import (
@@ -45,6 +45,7 @@ from xrm.metadata.schema_changes import (
     value_use,
 )
 from xrm.metadata.schema_session import schema_transaction
+from xrm.metadata.schemas import schema_errors
 from xrm.metadata.schema_sync import AppliedOperation
 from xrm.system_tables import schema_history
 
@@ -179,6 +180,7 @@ def create_entity(ws: Workspace, change: MetaChange) -> None:
         raise MetaInvalid(f"an entity or table '{name}' exists already" if isinstance(name, str) else "name the entity",
                           (PackProblem("request", "the entity needs a new name", path="$.name", found=str(name)),))
     document.setdefault("fields", [{"name": "name", "type": "text", "required": True, "label": "Name"}])
+    _refuse_errors(schema_problems([document]))
     admin_store.ensure_custom_pack(ws.connection, ws.context)
     ws.overlays[("entity", name)] = {"entity": document}
     ws.packs[("entity", name)] = CUSTOM_PACK
@@ -193,7 +195,7 @@ def update_entity(ws: Workspace, change: MetaChange) -> None:
     overlay.setdefault("properties", {}).update(values)
     if order is not None:
         names = set(ws.entity(change.entity).field_names)
-        if not isinstance(order, list) or set(order) != names:
+        if not isinstance(order, list) or not all(isinstance(n, str) for n in order) or sorted(order) != sorted(names):
             raise MetaInvalid("'order' must list every field of the entity once",
                               (PackProblem("request", "not every field, or unknown fields", path="$.order",
                                            expected=", ".join(sorted(names))),))
@@ -212,6 +214,7 @@ def add_field(ws: Workspace, change: MetaChange) -> None:
     if entity.field(name) is not None or (isinstance(name, str) and name in live_columns(ws.connection, entity.table_name)):
         raise MetaInvalid(f"entity '{entity.name}' already has a field or column '{name}'",
                           (PackProblem("request", "the field needs a new name", path="$.name", found=str(name)),))
+    _refuse_errors([p for _, p in schema_errors("field", document, f"entities/{entity.name}.json")])
     overlay.setdefault("added_fields", []).append(document)
 
 
@@ -310,7 +313,8 @@ def update_option(ws: Workspace, change: MetaChange) -> None:
 def reorder_options(ws: Workspace, change: MetaChange) -> None:
     current, patch = _options_patch(ws, change)
     values = change.values.get("values")
-    if not isinstance(values, list) or sorted(values) != sorted(o.value for o in current.options):
+    if (not isinstance(values, list) or not all(isinstance(v, str) for v in values)
+            or sorted(values) != sorted(o.value for o in current.options)):
         raise MetaInvalid("'values' must list every value of the picklist once")
     for position, value in enumerate(values):
         patch.setdefault("options", {}).setdefault(value, {})["order"] = position
@@ -379,25 +383,13 @@ def _apply(connection: Connection, handler: Operation, change: MetaChange, conte
     before = store.load_catalog(connection)
     ws = Workspace(connection, before, context)
     handler(ws, change)
+    problems = _schema_problems(ws)  # before anything is built from the new documents
+    _refuse_errors(problems)
     ws.save()
-    try:
-        after = store.load_catalog(connection)
-    except (KeyError, TypeError, ValueError) as error:  # a document the schema checks below reject
-        after = None
-        failure = error
+    after = store.load_catalog(connection)
     touched = {name for kind, name in ws.overlays if kind == "entity"}
-    packs = {ws.packs[key] for key in ws.overlays}
-    problems = _schema_problems(ws)
-    if after is None and not problems:
-        raise MetaInvalid(f"the change leaves unusable metadata: {failure}")
-    if not has_errors(problems):
-        assert after is not None
-        problems += [p for pack in sorted(packs) for p in check_catalog_pack(after, pack)]
-    errors = tuple(p for p in problems if p.severity == "error")
-    if errors:
-        raise MetaInvalid(f"the change is refused: {errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
-                          errors)
-    assert after is not None
+    problems += [p for pack in sorted({ws.packs[key] for key in ws.overlays}) for p in check_catalog_pack(after, pack)]
+    _refuse_errors(problems)
     diffs = [_diff(connection, before, after, name, ws.purge) for name in sorted(touched)]
     offending = tuple(o for diff in diffs for o in check_diff(connection, diff))
     if offending:
@@ -410,9 +402,15 @@ def _apply(connection: Connection, handler: Operation, change: MetaChange, conte
                         tuple(p for p in problems if p.severity == "warning"))
 
 
+def _refuse_errors(problems: list[PackProblem]) -> None:
+    errors = tuple(p for p in problems if p.severity == "error")
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise MetaInvalid(f"the change is refused: {errors[0]}{more}", errors)
+
+
 def _schema_problems(ws: Workspace) -> list[PackProblem]:
     from xrm.metadata.admin_store import pack_document
-    from xrm.metadata.layer_checks import schema_problems
     from xrm.metadata.layers import effective_entity, effective_role
 
     entities, roles = [], []

@@ -278,3 +278,43 @@ def test_field_types_and_all_customizations_for_the_admin_pages(api: Api) -> Non
     assert items[("entity", "lead")]["overlay"] == {"fields": {"company": {"label": "Firm"}}}
     assert items[("role", "sales_rep")]["overlay"]["permissions"]["account"] == {"read": True, "scope": "all"}
     assert api.as_("rep1").get("/api/meta/customizations").status_code == 403
+
+
+BAD_CHANGES = [
+    ("POST", "/api/meta/entities/lead/fields", {"name": "x"}),  # no type
+    ("POST", "/api/meta/entities/lead/fields", {"name": "x", "type": "nonsense"}),
+    ("POST", "/api/meta/entities/lead/fields", {"name": "Bad Name", "type": "text"}),
+    ("POST", "/api/meta/entities/lead/fields", {"name": "id", "type": "text"}),
+    ("POST", "/api/meta/entities/lead/fields", {"name": "ref", "type": "lookup", "target": "nowhere"}),
+    ("POST", "/api/meta/entities/lead/fields", {"name": "calc", "type": "formula", "expression": "nope +", "returns": "integer"}),
+    ("POST", "/api/meta/entities/lead/fields", {"name": "company", "type": "text"}),
+    ("POST", "/api/meta/entities", {"name": "user", "label": "User"}),
+    ("POST", "/api/meta/entities", {"name": "thing", "label": "Thing", "fields": "no"}),
+    ("POST", "/api/meta/entities", {"label": "No name"}),
+    ("PATCH", "/api/meta/entities/lead/fields/company", {"required": "yes"}),
+    ("PATCH", "/api/meta/entities/lead/fields/company", {"name": "firm"}),
+    ("PATCH", "/api/meta/entities/lead/fields/company", {"type": "integer"}),
+    ("PATCH", "/api/meta/entities/lead", {"order": ["company"]}),
+    ("PATCH", "/api/meta/entities/lead", {"display_field": "nothing"}),
+    ("PUT", "/api/meta/roles/sales_rep/permissions/lead", {"scope": "everything"}),
+    ("PUT", "/api/meta/roles/sales_rep/permissions/lead", {"read": True, "hidden_fields": ["nothing"]}),
+    ("POST", "/api/meta/entities/lead/fields/rating/options", {"value": "Not A Value"}),
+    ("PATCH", "/api/meta/entities/lead/fields/rating/options/hot", {"colour": "red"}),
+    ("PUT", "/api/meta/entities/lead/fields/rating/options", {"values": [{"a": 1}]}),
+    ("PATCH", "/api/meta/entities/lead", {"order": [{"a": 1}]}),
+    ("POST", "/api/meta/entities/nowhere/fields", {"name": "x", "type": "text"}),
+    ("POST", "/api/meta/entities/user/fields", {"name": "x", "type": "text"}),
+    ("POST", "/api/meta/entities/lead/fields/rating/purge", {"confirm": "rating"}),
+]
+
+
+def test_bad_changes_are_refused_with_problems_and_change_nothing(api: Api, installed: Installed) -> None:
+    before = change(api, "GET", "/api/meta/entities/lead")
+    roles = change(api, "GET", "/api/meta/roles")
+    for method, path, body in BAD_CHANGES:
+        response = api.request(method, path, json=body)
+        assert response.status_code in (404, 409, 422), (path, body, response.text)
+        assert response.headers["content-type"] == PROBLEM and response.json()["detail"]
+    assert change(api, "GET", "/api/meta/entities/lead") == before
+    assert change(api, "GET", "/api/meta/roles") == roles
+    assert "thing" not in {e["name"] for e in change(api, "GET", "/api/meta/entities")["items"]}
