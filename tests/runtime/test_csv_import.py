@@ -167,6 +167,14 @@ def test_a_latin1_file_read_as_utf8_is_refused_whole(installed: Installed, encod
         assert connection.execute(select(func.count()).select_from(import_jobs)).scalar_one() == 0
 
 
+def test_bytes_the_named_encoding_does_not_have_are_refused_whole(installed: Installed) -> None:
+    with pytest.raises(CsvFileError, match=r"not cp1252 text: byte 0x81 on line 3 cannot be read; check the encoding you named"):
+        run(installed, b"Last Name,Company\nFine,Co\nBad\x81,Co\n", encoding="cp1252")
+    with pytest.raises(CsvFileError, match="unknown encoding 'klingon'"):
+        run(installed, b"Last Name,Company\nFine,Co\n", encoding="klingon")
+    assert not rows_of(installed, "lead", last_name="Fine")
+
+
 def test_a_latin1_file_named_as_such_and_a_utf8_bom_import_correctly(installed: Installed) -> None:
     run(installed, "Last Name,Company,Phone\nMüller,Café,555 1234\n".encode("latin-1"), encoding="latin-1")
     run(installed, "\ufeffLast Name,Company,Phone\nGroß,Straße,555 1234\n".encode())
