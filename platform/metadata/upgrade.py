@@ -42,7 +42,8 @@ from xrm.metadata.layers import ADMIN_LAYER, OVERLAID_KINDS, StoredDocument, eff
 from xrm.metadata.model import Entity, Pack
 from xrm.metadata.org_tables import PLATFORM_PACK
 from xrm.metadata.problems import PackProblem, has_errors
-from xrm.metadata.schema_changes import EntityDiff, apply_diff, check_diff, entity_diff, live_columns, value_use
+from xrm.metadata.schema_changes import EntityDiff, apply_diff, entity_diff, live_columns
+from xrm.metadata.schema_checks import check_diff, value_use
 from xrm.metadata.schema_session import schema_transaction
 from xrm.metadata.schema_sync import AppliedOperation, create_entity_tables
 from xrm.metadata.tables import entity_tables

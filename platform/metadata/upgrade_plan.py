@@ -241,7 +241,8 @@ def _rebase_field_patch(where: str, patch: Mapping[str, Any], was: Mapping[str, 
 
 
 def rebase_role_overlay(name: str, overlay: Mapping[str, Any], old: Mapping[str, Any] | None,
-                        new: Mapping[str, Any] | None, renames: Mapping[str, Mapping[str, str]]) -> tuple[dict[str, Any], list[Conflict]]:
+                        new: Mapping[str, Any] | None,
+                        renames: Mapping[str, Mapping[str, str]]) -> tuple[dict[str, Any], list[Conflict]]:
     """The role overlay for the new pack document; field names follow renames of the upgraded pack's entities."""
     conflicts: list[Conflict] = []
     if new is None and old is not None:

@@ -59,7 +59,8 @@ def _partners(connection: Connection, duplicate_email: bool = False) -> None:
                                   .order_by("id")).scalars().all()
     _insert(connection, "partner", [
         {**_system(i), "name": f"Partner {i}", "account": accounts[i - 1], "tier": ("registered", "silver", "gold")[i % 3],
-         "status": "prospect", "country": ("DE", "FR", None)[i % 3], "email": "same@x.io" if duplicate_email and i <= 2 else f"p{i}@x.io",
+         "status": "prospect", "country": ("DE", "FR", None)[i % 3],
+         "email": "same@x.io" if duplicate_email and i <= 2 else f"p{i}@x.io",
          "joined_on": datetime(2020, 1 + i % 12, 1).date() if i % 2 else None, "scorecard": f"s{i}"}
         for i in range(1, RECORDS + 1)])
 

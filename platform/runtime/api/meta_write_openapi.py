@@ -36,7 +36,8 @@ def _operation(path: str, operation_id: str, summary: str, body: bool | str = Tr
 FIELD = "/api/meta/entities/{entity}/fields/{field}"
 _CHANGES = [
     ("/api/meta/entities", "post", "createEntity", "Create a custom entity", True),
-    ("/api/meta/entities/{entity}", "patch", "changeEntity", "Change an entity's label, description, display field or field order", True),
+    ("/api/meta/entities/{entity}", "patch", "changeEntity",
+     "Change an entity's label, description, display field or field order", True),
     ("/api/meta/entities/{entity}/fields", "post", "addField", "Add a field of any type", True),
     (FIELD, "patch", "changeField", "Change a field's properties (label, help text, hidden, required, unique, default…)", True),
     (FIELD, "delete", "removeField", "Remove a field softly: column and data kept", False),

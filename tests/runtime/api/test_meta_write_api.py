@@ -221,7 +221,8 @@ def test_another_app_process_sees_admin_changes_without_restart(api: Api, instal
             change(api, "POST", "/api/meta/entities/lead/fields", {"name": "score", "type": "integer"})
             make_project(api)
             assert "score" in [f["name"] for f in change(other, "GET", "/api/meta/entities/lead")["fields"]]
-            assert change(other, "POST", "/api/lead", {"last_name": "D", "company": "C", "email": "d@x.io", "score": 3}, 201)["score"] == 3
+            lead = {"last_name": "D", "company": "C", "email": "d@x.io", "score": 3}
+            assert change(other, "POST", "/api/lead", lead, 201)["score"] == 3
             assert change(other, "POST", "/api/project", {"title": "Seen", "seats": 1}, 201)["title"] == "Seen"
             assert "/api/project" in change(other, "GET", "/api/openapi.json")["paths"]
     finally:
