@@ -18,6 +18,7 @@ from xrm.runtime.api.routes import api_mount, http_error
 from xrm.runtime.catalog_cache import CatalogCache
 from xrm.runtime.records import WriteHook
 from xrm.runtime.secret_key import secret_key
+from xrm.ui import admin_access_pages, admin_entity_pages, admin_field_pages, admin_option_pages, admin_pack_pages
 from xrm.ui import auth_pages, dashboard_pages, dry_run_pages, form_pages, import_pages, list_action_pages, pages
 from xrm.ui.board_pages import board_page, move_card
 from xrm.ui.export_pages import export_csv
@@ -40,6 +41,40 @@ def _htmx_url(folder: Path) -> str | None:
     return f"{HTMX_PATH}/htmx.min.js" if (folder / "htmx.min.js").is_file() else None
 
 
+def admin_routes() -> list[Route]:
+    """The admin pages (``xrm.ui.admin_*``): administrators customize without code or restart."""
+    e, f = "/admin/entities/{entity}", "/admin/entities/{entity}/fields/{field}"
+    entities, fields, options = admin_entity_pages, admin_field_pages, admin_option_pages
+    return [
+        Route("/admin", page_endpoint(entities.customize_home), name="admin"),
+        Route("/admin/entities/new", page_endpoint(entities.new_entity_form), methods=["GET"]),
+        Route("/admin/entities/new", entities.create_entity, methods=["POST"]),
+        Route(e, page_endpoint(entities.entity_form), methods=["GET"], name="admin_entity"),
+        Route(e, entities.update_entity, methods=["POST"]),
+        Route(e + "/order", entities.reorder_fields, methods=["POST"]),
+        Route(e + "/fields/new", page_endpoint(fields.new_field_form), methods=["GET"]),
+        Route(e + "/fields/new", fields.add_field, methods=["POST"]),
+        Route(f, page_endpoint(fields.field_form), methods=["GET"], name="admin_field"),
+        Route(f, fields.update_field, methods=["POST"]),
+        Route(f + "/remove", fields.remove_field, methods=["POST"]),
+        Route(f + "/restore", fields.restore_field, methods=["POST"]),
+        Route(f + "/purge", page_endpoint(fields.purge_form), methods=["GET"]),
+        Route(f + "/purge", fields.purge_field, methods=["POST"]),
+        Route(f + "/options", options.add_option, methods=["POST"]),
+        Route(f + "/options/order", options.reorder_options, methods=["POST"]),
+        Route(f + "/options/{value}", options.update_option, methods=["POST"]),
+        Route(f + "/options/{value}/remove", options.remove_option, methods=["POST"]),
+        Route("/admin/access", page_endpoint(admin_access_pages.access_page), name="admin_access"),
+        Route("/admin/access/edit", page_endpoint(admin_access_pages.grant_form), methods=["GET"]),
+        Route("/admin/access/edit", admin_access_pages.grant, methods=["POST"]),
+        Route("/admin/access/revoke", admin_access_pages.revoke, methods=["POST"]),
+        Route("/admin/history", page_endpoint(admin_pack_pages.history_page), name="admin_history"),
+        Route("/admin/packs", page_endpoint(admin_pack_pages.packs_page), methods=["GET"], name="admin_packs"),
+        Route("/admin/packs/plan", admin_pack_pages.pack_endpoint(upgrade=False), methods=["POST"]),
+        Route("/admin/packs/upgrade", admin_pack_pages.pack_endpoint(upgrade=True), methods=["POST"]),
+    ]
+
+
 def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_dist: Path = HTMX_DIST) -> Starlette:
     """The Starlette app serving the installed packs of the database behind ``engine`` (migrated already)."""
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -60,6 +95,7 @@ def create_app(engine: Engine, *, write_hooks: Sequence[WriteHook] = (), htmx_di
             Route("/dashboards/{name}/reset", post_endpoint(dashboard_pages.reset_dashboard_page), methods=["POST"],
                   name="dashboard_reset"),
             Route("/entities/{entity}", page_endpoint(pages.entity_detail), name="entity"),
+            *admin_routes(),
             Route("/app/{entity}", page_endpoint(list_page), name="list"),
             Route("/rules/dry-run", page_endpoint(dry_run_pages.dry_run_form), methods=["GET"], name="dry_run"),
             Route("/rules/dry-run", post_endpoint(dry_run_pages.run_dry_run), methods=["POST"]),
