@@ -249,3 +249,13 @@ def test_a_single_number_and_totals(world: World) -> None:
     averages = world.aggregate(AggregateQuery("opportunity", "avg", "amount", Grouping("stage")))
     everything = expected(world.rows("opportunity"), lambda r: None, "avg", "amount")[None][1]
     assert averages.total.value == everything, "the total of averages is the average over all records"
+
+
+def test_a_filter_across_a_lookup_with_a_grouping_across_another(world: World) -> None:
+    tiers = {r["id"]: r["tier"] for r in world.rows("partner")}
+    query = AggregateQuery("deal_registration", group_by=Grouping("partner.tier"), series=Grouping("status"),
+                           filter="partner.tier in ('gold', 'silver') and estimated_amount > 100")
+    rows = [r for r in world.rows("deal_registration")
+            if tiers[r["partner"]] in ("gold", "silver") and r["estimated_amount"] > 100]
+    aggregate = world.aggregate(query)
+    assert rows and answered(aggregate, series=True) == expected(rows, lambda r: (tiers[r["partner"]], r["status"]))
