@@ -33,6 +33,7 @@ from sqlalchemy import table as sql_table
 from xrm.metadata.fieldtypes import get_field_type
 from xrm.metadata.model import Entity, Field
 from xrm.metadata.schema_sync import AppliedOperation, create_entity_tables
+from xrm.system_tables import sequences
 from xrm.metadata.tables import (
     ENTITY_TABLE_OPTIONS,
     entity_tables,
@@ -207,6 +208,11 @@ def apply_diff(connection: Connection, diff: EntityDiff) -> list[AppliedOperatio
     for old, new in diff.renamed:
         operations.alter_column(table, old, new_column_name=new)
         record("rename_column", old=old, new=new)
+        # an autonumber's counter is named after its field: it follows, or numbering would start again at 1
+        moved = connection.execute(update(sequences).where(sequences.c.name == f"{diff.entity}.{old}")
+                                   .values(name=f"{diff.entity}.{new}")).rowcount
+        if moved:
+            record("rename_sequence", old=f"{diff.entity}.{old}", new=f"{diff.entity}.{new}")
     rebuild: list[tuple[str, dict[str, Any]]] = []
     for name in diff.added:
         f = after.field(name)

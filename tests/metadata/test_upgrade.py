@@ -303,3 +303,27 @@ def test_a_field_the_new_version_drops_keeps_its_data_and_can_be_restored_or_pur
     with installed.engine.connect() as connection:
         assert "case_type" not in {c["name"] for c in inspect(connection).get_columns("case")}
         assert _count(connection, "case") == 1
+
+
+def test_a_renamed_autonumber_keeps_counting(installed: Installed, tmp_path: Path) -> None:  # noqa: F811
+    import shutil
+
+    from xrm.ui.app import create_app
+
+    v2 = tmp_path / "service"
+    shutil.copytree(V2 / "service", v2)
+    for path in v2.rglob("*"):
+        if path.is_file():
+            path.write_text(path.read_text().replace("case_number", "ticket_number"))
+    case = json.loads((v2 / "entities" / "case.json").read_text())
+    next(f for f in case["fields"] if f["name"] == "ticket_number")["renamed_from"] = "case_number"
+    (v2 / "entities" / "case.json").write_text(json.dumps(case))
+    headers = {"Authorization": f"Bearer {installed.seed.tokens['admin']}"}
+    with TestClient(create_app(installed.engine)) as client:
+        first = client.post("/api/case", headers=headers, json={"subject": "Before"}).json()["case_number"]
+        plan = plan_upgrade(installed.engine, v2, CONTEXT)
+        assert ("case_number", "ticket_number") in {(f.old_name, f.field) for f in plan.fields}
+        upgrade_pack(installed.engine, v2, CONTEXT)
+        response = client.post("/api/case", headers=headers, json={"subject": "After"})
+        assert response.status_code == 201, response.text
+        assert response.json()["ticket_number"] > first
