@@ -101,6 +101,9 @@ def _apply(connection: Connection, handler: Operation, change: MetaChange, conte
         raise MetaConflict("the stored records do not allow the change: " + "; ".join(o.message for o in offending),
                            offending=offending)
     applied = [op for diff in diffs for op in apply_diff(connection, diff)]
+    from xrm.runtime.formula_backfill import backfill_added_formulas  # the runtime computes formulas
+
+    applied += backfill_added_formulas(connection, after, diffs, context)
     _record(connection, change, applied, ws, after, context)
     version = store.current_metadata_version(connection)
     return ChangeResult(change, tuple(applied), version, preview,

@@ -183,7 +183,10 @@ def _upgrade(connection: Connection, root: Path, context: Context, *, apply: boo
     applied = create_entity_tables(connection, added) if added else []
     for diff in diffs:
         applied += apply_diff(connection, diff)
+    from xrm.runtime.formula_backfill import backfill_added_formulas  # the runtime computes formulas
     from xrm.runtime.pack_organization import ensure_organization  # the runtime writes records
+
+    applied += backfill_added_formulas(connection, after, diffs, context)
 
     ensure_organization(connection, pack, after, context)
     _record(connection, plan, applied, context)

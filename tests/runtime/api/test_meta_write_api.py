@@ -319,3 +319,12 @@ def test_bad_changes_are_refused_with_problems_and_change_nothing(api: Api, inst
     assert change(api, "GET", "/api/meta/entities/lead") == before
     assert change(api, "GET", "/api/meta/roles") == roles
     assert "thing" not in {e["name"] for e in change(api, "GET", "/api/meta/entities")["items"]}
+
+
+def test_a_formula_added_to_an_entity_with_records_is_computed_for_them(api: Api) -> None:
+    lead = _lead(api, annual_revenue="1000.00", number_of_employees=4)
+    change(api, "POST", "/api/meta/entities/lead/fields", {
+        "name": "revenue_per_head", "type": "formula", "expression": "annual_revenue / number_of_employees",
+        "returns": "currency"})
+    assert change(api, "GET", f"/api/lead/{lead}")["revenue_per_head"] == "250.00"
+    assert change(api, "GET", f"/api/lead/{lead}")["version"] == 1
