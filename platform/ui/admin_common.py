@@ -32,7 +32,8 @@ from xrm.metadata.schema_changes import Offending
 from xrm.runtime.record_errors import Forbidden
 from xrm.ui.page_calls import PageCall, _run, sign_in_redirect
 
-Build = Callable[[PageCall], MetaChange]
+#: reads the posted form into a change; or answers at once (a redirect when the form changes nothing)
+Build = Callable[[PageCall], MetaChange | Response]
 Done = Callable[[PageCall, ChangeResult], Response]
 Refused = Callable[[PageCall, MetaRefused], Response]
 
@@ -201,7 +202,8 @@ def _run_change(request: Request, form: FormData, build: Build, done: Done, refu
     def prepare(call: PageCall) -> Response:
         require_admin(call)
         try:
-            return _Built(call, build(_posted(call, form)))
+            change = build(_posted(call, form))
+            return change if isinstance(change, Response) else _Built(call, change)
         except MetaRefused as error:
             return refused(_posted(call, form), error)
 

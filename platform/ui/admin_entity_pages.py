@@ -165,20 +165,22 @@ def entity_page(call: PageCall, error: MetaRefused | None = None, scope: str = "
     return call.render("admin_entity.html", {
         "entity": entity, "pack_label": pack.label if pack else entity.pack, "custom": entity.pack == CUSTOM_PACK,
         "inputs": with_errors(inputs, placed), "fields": _field_rows(entity, overlay),
-        "removed": _removed_rows(entity, overlay), "base": f"/admin/entities/{entity.name}",
+        "removed": _removed_rows(entity, overlay), "base": f"/admin/entities/{entity.name}", "current_entity": None,
         **refusal_values(error, placed)}, status=error.status if error else 200)
 
 
 entity_form = admin_page(entity_page)
 
 
-def _update_entity(call: PageCall) -> MetaChange:
+def _update_entity(call: PageCall) -> MetaChange | Response:
     entity = customizable(call, call.param("entity"))
     current = {"label": entity.label, "plural_label": entity.plural_label, "description": entity.description,
                "display_field": entity.display_field}
     values = {key: form_text(call.form, key) or None for key in ENTITY_INPUTS}
-    return MetaChange("update_entity", entity=entity.name,
-                      values={k: v for k, v in values.items() if v != current[k]})
+    changed = {k: v for k, v in values.items() if v != current[k]}
+    if not changed:
+        return RedirectResponse(f"/admin/entities/{entity.name}", status_code=303)
+    return MetaChange("update_entity", entity=entity.name, values=changed)
 
 
 def _back_to_entity(call: PageCall, result: ChangeResult) -> Response:

@@ -74,7 +74,8 @@ def _values(call: PageCall, keys: tuple[str, ...], current: dict[str, Any]) -> d
 def _placed_page(call: PageCall, template: str, inputs: list[Input], error: MetaRefused | None,
                  values: dict[str, Any], placed: Placed | None = None) -> Response:
     placed = placed or place_problems(error, inputs, "field", ("", PREFIX))
-    return call.render(template, {"inputs": with_errors(inputs, placed), **refusal_values(error, placed), **values},
+    return call.render(template, {"inputs": with_errors(inputs, placed), **refusal_values(error, placed), **values,
+                                  "current_entity": None},  # an admin page, not the entity's own
                        status=error.status if error else 200)
 
 
@@ -92,7 +93,8 @@ def new_field_page(call: PageCall, error: MetaRefused | None = None) -> Response
     inputs: list[Input] = []
     if chosen:
         values = _values(call, ADD_KEYS, {"type": chosen})
-        inputs = common_inputs(ADD_KEYS, values) + type_inputs(get_field_type(chosen), values, call.model.catalog)
+        inputs = (common_inputs(ADD_KEYS[:2], values) + type_inputs(get_field_type(chosen), values, call.model.catalog)
+                  + common_inputs(ADD_KEYS[2:], values))
     return _placed_page(call, "admin_field_new.html", inputs, error, {
         "entity": entity, "base": _base(entity), "types": type_choices(), "chosen": chosen,
         "chosen_label": get_field_type(chosen).label if chosen else None})
@@ -127,8 +129,9 @@ def field_page(call: PageCall, error: MetaRefused | None = None, scope: str = "f
     inputs = ([Input("f-type", "type", "Type", "select", values.get("type"), type_choices(),
                      hint="A change the stored values cannot take is refused, with the records in the way.")]
               if admin_field else [])
-    inputs += common_inputs(EDIT_KEYS, values)
+    inputs += common_inputs(EDIT_KEYS[:1], values)
     inputs += type_inputs(field_type, values, call.model.catalog, editing=True) if admin_field else []
+    inputs += common_inputs(EDIT_KEYS[1:], values)
     field = entity.field(current["name"])
     assert field is not None
     base = f"{_base(entity)}/fields/{field.name}"
@@ -142,11 +145,14 @@ def field_page(call: PageCall, error: MetaRefused | None = None, scope: str = "f
 field_form = admin_page(field_page)
 
 
-def _update_field(call: PageCall) -> MetaChange:
+def _update_field(call: PageCall) -> MetaChange | Response:
+    """Only what the form changes (a property left as it was stays the pack's, so its next version can change it)."""
     entity = customizable(call, call.param("entity"))
     current, admin_field = current_field(call, entity, call.param("field"))
-    return MetaChange("update_field", entity=entity.name, field=current["name"],
-                      values=field_changes(call.form, current, admin_field=admin_field))
+    changes = field_changes(call.form, current, admin_field=admin_field)
+    if not changes:
+        return RedirectResponse(f"{_base(entity)}/fields/{current['name']}", status_code=303)
+    return MetaChange("update_field", entity=entity.name, field=current["name"], values=changes)
 
 
 def _to_field(call: PageCall, result: ChangeResult) -> Response:

@@ -67,12 +67,15 @@ def _add(call: PageCall) -> MetaChange:
                       values={k: v for k, v in values.items() if v})
 
 
-def _update(call: PageCall) -> MetaChange:
+def _update(call: PageCall) -> MetaChange | Response:
     option = _field(call).option(call.param("value"))
     posted = {"label": form_text(call.form, "label"), "color": form_text(call.form, "color") or None,
               "active": form_text(call.form, "active") == "true"}
     current = {"label": option.label, "color": option.color, "active": option.active} if option else {}
     changed = {k: v for k, v in posted.items() if current.get(k) != v}
+    if not changed:
+        return RedirectResponse(f"/admin/entities/{call.param('entity')}/fields/{call.param('field')}#values",
+                                status_code=303)
     return MetaChange("update_option", entity=call.param("entity"), field=call.param("field"),
                       values={"value": call.param("value"), **changed})
 

@@ -20,7 +20,7 @@ from xrm.system_tables import schema_history
 from xrm.ui.admin_common import admin_context, admin_page, checked_form, form_text, offending_views, problem_text
 from xrm.ui.page_calls import PageCall, _run
 
-HISTORY_LIMIT = 200
+HISTORY_LIMIT = 100
 DETAIL_LENGTH = 120
 FIELD_CHANGES = {"added": "Added", "renamed": "Renamed", "removed": "Removed (column and data kept)",
                  "retyped": "Type changed", "required": "Now required", "optional": "No longer required"}

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 from starlette.testclient import TestClient
 
 from tests.runtime.conftest import Installed, template_copy
 from tests.ui.test_pages import Site, csrf_of
 from xrm.metadata.fieldtypes import field_type_names
+from xrm.system_tables import schema_history
 from xrm.ui.app import create_app
 
 PACKS_V2 = Path(__file__).resolve().parents[1] / "fixtures" / "packs_v2"
@@ -71,6 +72,11 @@ def text_of(html: str) -> str:
 
 def api(client: TestClient, installed: Installed, method: str, url: str, **kwargs: Any) -> Any:
     return client.request(method, url, headers={"Authorization": f"Bearer {installed.seed.tokens['admin']}"}, **kwargs)
+
+
+def history_rows(site: Site) -> int:
+    with site.installed.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(schema_history)).scalar_one()
 
 
 def make_project(admin: TestClient) -> None:
@@ -215,6 +221,9 @@ def test_labels_help_text_hiding_and_order_take_effect_at_once(site: Site) -> No
     assert 'name="company"' not in admin.get("/app/lead/new").text
     assert post(admin, page, {"label": "Organisation"}, page=page).status_code == 303
     assert 'name="company"' in admin.get("/app/lead/new").text
+    rows = history_rows(site)
+    unchanged = post(admin, page, {"label": "Organisation"}, page=page)
+    assert unchanged.status_code == 303 and history_rows(site) == rows, "a form left as it was changes nothing"
     names = [f["name"] for f in api(admin, site.installed, "GET", "/api/meta/entities/lead").json()["fields"]]
     moved = post(admin, "/admin/entities/lead/order", {f"position-{names[-1]}": "0"}, page="/admin/entities/lead")
     assert moved.status_code == 303
