@@ -70,8 +70,8 @@ class ImportJob:
         return 100 if not self.total_rows else min(100, self.processed * 100 // self.total_rows)
 
     def interrupted(self, now: datetime) -> bool:
-        """Stopped before the end: failed, or running without a heartbeat for a while."""
-        return self.status == "failed" or (self.status == "running" and now - self.updated_at > STALE_AFTER)
+        """Stopped before the end: failed, or queued or running without a heartbeat for a while."""
+        return self.status == "failed" or (self.status in ("queued", "running") and now - self.updated_at > STALE_AFTER)
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ class Progress:
 
 
 def _progress(entity: Entity, job: ImportJob) -> Progress:
-    status = "interrupted" if job.status == "running" and job.interrupted(utc_now()) else job.status
+    status = "interrupted" if job.status in ("queued", "running") and job.interrupted(utc_now()) else job.status
     href = f"{_base(entity)}/{job.id}"
     return Progress(job, status, STATUS_TEXT.get(status, status), job.percent, href,
                     f"{href}/errors.csv" if job.failed else None,

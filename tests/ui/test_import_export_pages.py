@@ -110,16 +110,17 @@ def test_the_import_needs_the_right_to_create_and_a_csrf_token(app) -> None:  # 
     assert response.status_code == 403
 
 
-def test_an_interrupted_job_shows_a_resume_button_that_finishes_it(app, installed: Installed) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("status", ["running", "queued"])
+def test_an_interrupted_job_shows_a_resume_button_that_finishes_it(app, installed: Installed, status: str) -> None:  # noqa: ANN001
     client = browser(app, "rep1")
-    data = "Last Name,Company,Phone\n" + "".join(f"R{i},Resumed Co,555 1234\n" for i in range(5))
+    company = f"Resumed {status}"
+    data = "Last Name,Company,Phone\n" + "".join(f"R{i},{company},555 1234\n" for i in range(5))
     job_href = upload(client, data.encode()).headers["location"]
     job_id = int(job_href.rsplit("/", 1)[1])
-    page = client.get(job_href).text
     # as if a server had started the job and died: running, with a heartbeat long gone
     with installed.engine.begin() as connection:
         connection.execute(update(import_jobs).where(import_jobs.c.id == job_id).values(
-            status="running", runner="elsewhere:1:1", updated_at=utc_now() - 2 * STALE_AFTER,
+            status=status, runner="elsewhere:1:1", updated_at=utc_now() - 2 * STALE_AFTER,
             settings={**connection.execute(select(import_jobs.c.settings).where(import_jobs.c.id == job_id)).scalar(),
                       "columns": ["last_name", "company", "phone"], "key": None, "blanks_clear": False}))
     interrupted = client.get(job_href).text
@@ -127,7 +128,7 @@ def test_an_interrupted_job_shows_a_resume_button_that_finishes_it(app, installe
     response = client.post(f"{job_href}/resume", data={"csrf_token": csrf_of(interrupted)})
     assert response.status_code == 303
     assert "Finished" in client.get(job_href).text
-    assert lead_names(installed, "Resumed Co") == [f"R{i}" for i in range(5)]
+    assert lead_names(installed, company) == [f"R{i}" for i in range(5)]
 
 
 def test_the_progress_fragment_polls_while_the_job_runs(app, installed: Installed) -> None:  # noqa: ANN001
