@@ -47,5 +47,6 @@ def test_upgrade_applies_the_plan_and_backs_up_sqlite(database: Installed, tmp_p
     assert len(list(backups.glob("*.before-upgrade-crm-*.db"))) == 1
     again = run(database, "pack", "plan", str(V2 / "crm"))
     assert again.exit_code == 1 and "is not newer" in again.output
-    refused = run(database, "pack", "upgrade", str(PACKS_DIR / "crm"))
+    refused = run(database, "pack", "upgrade", "--backup-dir", str(backups), str(PACKS_DIR / "crm"))
     assert refused.exit_code == 1 and "refused" in refused.output
+    assert len(list(backups.glob("*.db"))) == 1  # a refused upgrade leaves no copy behind

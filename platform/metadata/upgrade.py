@@ -101,6 +101,8 @@ def upgrade_pack(engine: Engine, root: Path, context: Context, *, backup_dir: Pa
             if not plan.ok:
                 raise _Planned(plan)
     except _Planned as refused:
+        if backup is not None:
+            backup.unlink(missing_ok=True)  # nothing changed: the copy is not needed
         raise UpgradeRefused(refused.plan) from None
     return UpgradeResult(plan, backup)
 
