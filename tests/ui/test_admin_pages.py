@@ -16,8 +16,10 @@ import pytest
 from sqlalchemy import func, inspect, select
 from starlette.testclient import TestClient
 
-from tests.runtime.conftest import Installed, template_copy
+from tests.runtime.conftest import BACKENDS, Installed, template_copy
+from tests.runtime.conftest import postgres_template  # noqa: F401  (a fixture, for the PostgreSQL runs)
 from tests.ui.test_pages import Site, csrf_of
+from xrm.metadata.customize import MetaChange, MetaRefused, apply_change
 from xrm.metadata.fieldtypes import field_type_names
 from xrm.system_tables import schema_history
 from xrm.ui.app import create_app
@@ -51,6 +53,13 @@ EVERY_TYPE: list[dict[str, str]] = [
 @pytest.fixture
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     with template_copy(request, "sqlite", tmp_path) as installed:
+        yield Site(installed, create_app(installed.engine), {})
+
+
+@pytest.fixture(params=BACKENDS)
+def any_site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+    """The site on SQLite and on PostgreSQL (a change takes the schema lock while the page's connection is closed)."""
+    with template_copy(request, request.param, tmp_path) as installed:
         yield Site(installed, create_app(installed.engine), {})
 
 
@@ -115,7 +124,8 @@ def test_a_non_administrator_cannot_post_a_change_and_every_form_needs_the_csrf_
 # -- the proof: a custom entity with a field of every type, usable everywhere at once ----------------------
 
 
-def test_a_custom_entity_made_in_the_pages_is_usable_in_lists_forms_api_and_openapi(site: Site) -> None:
+def test_a_custom_entity_made_in_the_pages_is_usable_in_lists_forms_api_and_openapi(any_site: Site) -> None:
+    site = any_site
     assert {f["type"] for f in EVERY_TYPE} == set(field_type_names()), "every registered type is tried"
     admin = site.browser("admin")
     make_project(admin)
@@ -177,7 +187,8 @@ def _leads(site: Site, admin: TestClient, badges: list[str | None]) -> list[int]
     return ids
 
 
-def test_unique_over_duplicates_and_required_over_empty_rows_show_the_count_and_linked_records(site: Site) -> None:
+def test_unique_over_duplicates_and_required_over_empty_rows_show_the_count_and_linked_records(any_site: Site) -> None:
+    site = any_site
     admin = site.browser("admin")
     ids = _leads(site, admin, ["same", "same", None])
     page = "/admin/entities/lead/fields/badge"
@@ -352,3 +363,25 @@ def test_the_history_page_says_who_changed_what_and_when(site: Site) -> None:
     add_field(admin, "project", {"type": "integer", "name": "seats", "label": "Seats"})
     filtered = text_of(admin.get("/admin/history?target=project").text)
     assert re.search(r"admin admin.add_field project", filtered) and "add_column" in filtered
+
+
+# -- findings in the back end (xrm.metadata), strict xfails: they fail loudly once fixed -------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="xrm.metadata.admin_changes.add_field checks the new field alone: its problems "
+                                       "name entities/<entity>.json with paths from the field ($.name, $), which read "
+                                       "as the entity's own name; the pages place them by key anyway")
+def test_the_problems_of_a_new_field_have_paths_within_the_entity_file(site: Site) -> None:
+    with pytest.raises(MetaRefused) as refused:
+        apply_change(site.installed.engine, MetaChange("add_field", entity="lead", values={"name": "Bad Name",
+                                                                                           "type": "text"}),
+                     site.installed.context("admin"))
+    assert all(p.path.startswith("$.fields[") for p in refused.value.problems)
+
+
+@pytest.mark.xfail(strict=True, reason="xrm.metadata.customize._record: the history row admin.create_entity has target "
+                                       "'' (the change's entity is None; the name is in its values)")
+def test_the_history_of_a_custom_entity_starts_with_its_creation(site: Site) -> None:
+    admin = site.browser("admin")
+    make_project(admin)
+    assert "admin.create_entity" in text_of(admin.get("/admin/history?target=project").text)
