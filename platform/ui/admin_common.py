@@ -39,11 +39,11 @@ Refused = Callable[[PageCall, MetaRefused], Response]
 
 #: Where a problem's JSON path names the input, by what the form edits: ``$.fields[3].max_length`` → max_length.
 SCOPES = {
-    "entity": re.compile(r"^\$\.([A-Za-z_]+)"),
+    "entity": re.compile(r"^\$\.(?P<key>[A-Za-z_]+)"),
     #: (a field checked alone, before it joins its entity, has paths from the field: ``$.max_length``)
-    "field": re.compile(r"^\$(?:\.fields\[\d+\])?\.([A-Za-z_]+)"),
-    "option": re.compile(r"^\$(?:\.fields\[\d+\])?\.options\[\d+\]\.([A-Za-z_]+)"),
-    "permission": re.compile(r"^\$\.permissions\.[a-z0-9_]+\.([A-Za-z_]+)"),
+    "field": re.compile(r"^\$(?:\.fields\[(?P<index>\d+)\])?\.(?P<key>[A-Za-z_]+)"),
+    "option": re.compile(r"^\$(?:\.fields\[(?P<index>\d+)\])?\.options\[\d+\]\.(?P<key>[A-Za-z_]+)"),
+    "permission": re.compile(r"^\$\.permissions\.[a-z0-9_]+\.(?P<key>[A-Za-z_]+)"),
 }
 #: Problems about the request itself (``customize`` refusing a name) say ``$.name``.
 REQUEST_PATH = SCOPES["entity"]
@@ -66,10 +66,9 @@ class Input:
 
 @dataclass(frozen=True)
 class Placed:
-    """A refusal spread over the form: messages per input name, the rest, and the summary's lines."""
+    """A refusal spread over the form: messages per input name, and the summary's lines (every problem)."""
 
     by_input: Mapping[str, tuple[str, ...]]
-    general: tuple[str, ...]
     summary: tuple[Mapping[str, str | None], ...]
 
 
@@ -87,30 +86,38 @@ def problem_text(problem: PackProblem) -> str:
     return text
 
 
+def _input_name(problem: PackProblem, scope: str, names: Iterable[str], prefixes: tuple[str, ...],
+                index: int | None) -> str | None:
+    """The input a problem is about: its path's key (with one of ``prefixes``), on field ``index`` when it says."""
+    match = (REQUEST_PATH if problem.file == "request" else SCOPES[scope]).match(problem.path or "")
+    if match is None or (index is not None and match.groupdict().get("index") not in (None, str(index))):
+        return None
+    return next((p + match["key"] for p in prefixes if p + match["key"] in names), None)
+
+
 def place_problems(error: MetaRefused | None, inputs: Iterable[Input], scope: str,
-                   prefixes: tuple[str, ...] = ("",)) -> Placed:
-    """Each problem of ``error`` next to the input its path names (a prefix + key), else in the summary only."""
+                   prefixes: tuple[str, ...] = ("",), index: int | None = None) -> Placed:
+    """Each problem of ``error`` next to the input its path names, and every one in the summary.
+
+    ``index`` is the position of the field the form edits in its entity document: a problem
+    of another field (``$.fields[7].expression`` of a formula using this one) is only in the summary.
+    """
     if error is None:
-        return Placed({}, (), ())
+        return Placed({}, ())
     by_name = {i.name: i for i in inputs}
     placed: dict[str, list[str]] = {}
-    general: list[str] = []
     summary: list[Mapping[str, str | None]] = []
     for problem in error.problems:
-        pattern = REQUEST_PATH if problem.file == "request" else SCOPES[scope]
-        match = pattern.match(problem.path or "")
-        name = next((p + match.group(1) for p in prefixes if match and p + match.group(1) in by_name), "")
+        name = _input_name(problem, scope, by_name, prefixes, index)
         text = problem_text(problem)
-        if name in by_name:
+        if name is not None:
             placed.setdefault(name, []).append(text)
             summary.append({"text": f"{by_name[name].label}: {text}", "href": f"#{by_name[name].id}"})
         else:
-            where = f"{problem.file} {problem.path or ''}".strip()
-            general.append(f"{text} ({where})")
-            summary.append({"text": f"{text} ({where})", "href": None})
+            summary.append({"text": f"{text} ({problem.file} {problem.path or ''})".replace(" )", ")"), "href": None})
     if not summary:
         summary.append({"text": error.detail, "href": "#offending" if error.offending else None})
-    return Placed({k: tuple(v) for k, v in placed.items()}, tuple(general), tuple(summary))
+    return Placed({k: tuple(v) for k, v in placed.items()}, tuple(summary))
 
 
 def with_errors(inputs: Iterable[Input], placed: Placed) -> list[Input]:

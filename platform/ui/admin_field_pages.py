@@ -72,8 +72,9 @@ def _values(call: PageCall, keys: tuple[str, ...], current: dict[str, Any]) -> d
 
 
 def _placed_page(call: PageCall, template: str, inputs: list[Input], error: MetaRefused | None,
-                 values: dict[str, Any], placed: Placed | None = None) -> Response:
-    placed = placed or place_problems(error, inputs, "field", ("", PREFIX))
+                 values: dict[str, Any], placed: Placed | None = None, index: int | None = None) -> Response:
+    """``index``: where the field is in its entity's document (a new one comes last)."""
+    placed = placed or place_problems(error, inputs, "field", ("", PREFIX), index)
     return call.render(template, {"inputs": with_errors(inputs, placed), **refusal_values(error, placed), **values,
                                   "current_entity": None},  # an admin page, not the entity's own
                        status=error.status if error else 200)
@@ -97,7 +98,7 @@ def new_field_page(call: PageCall, error: MetaRefused | None = None) -> Response
                   + common_inputs(ADD_KEYS[2:], values))
     return _placed_page(call, "admin_field_new.html", inputs, error, {
         "entity": entity, "base": _base(entity), "types": type_choices(), "chosen": chosen,
-        "chosen_label": get_field_type(chosen).label if chosen else None})
+        "chosen_label": get_field_type(chosen).label if chosen else None}, index=len(entity.fields))
 
 
 new_field_form = admin_page(new_field_page)
@@ -139,7 +140,8 @@ def field_page(call: PageCall, error: MetaRefused | None = None, scope: str = "f
     return _placed_page(call, "admin_field.html", inputs, error, {
         "entity": entity, "field": field, "type_label": field_type.label, "admin_field": admin_field,
         "base": base, "entity_href": _base(entity), "options": options},
-        placed=options["placed"] if options and scope != "field" else None)
+        placed=options["placed"] if options and scope != "field" else None,
+        index=entity.field_names.index(field.name))
 
 
 field_form = admin_page(field_page)

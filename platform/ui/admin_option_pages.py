@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.responses import RedirectResponse, Response
 
+from xrm.metadata import admin_store
 from xrm.metadata.customize import ChangeResult, MetaChange, MetaRefused
 from xrm.metadata.model import Entity, Field
 from xrm.ui.admin_entity_pages import customizable
@@ -31,7 +32,7 @@ class OptionRow:
     position: int
     form_id: str
     action: str
-    remove_action: str
+    remove_action: str | None  # only for a value administrators added to the field
 
 
 def _base(call: PageCall) -> str:
@@ -43,13 +44,16 @@ def option_values(call: PageCall, entity: Entity, field: Field, error: MetaRefus
     if not field.options and field.type not in ("picklist", "multi_picklist"):
         return None
     base = _base(call)
+    stored = admin_store.overlay(call.connection, "entity", entity.name)
+    patch = ((stored.definition if stored else {}).get("fields") or {}).get(field.name) or {}
+    added = {o["value"] for o in patch.get("added_options") or ()}  # the only values that can be deleted
     rows = [OptionRow(o.value, o.label, o.color or "", o.active, position, f"option-{o.value}", f"{base}/{o.value}",
-                      f"{base}/{o.value}/remove")
+                      f"{base}/{o.value}/remove" if o.value in added else None)
             for position, o in enumerate(sorted(field.options, key=lambda o: o.order), start=1)]
     posted = call.form is not None and "o-value" in call.form and error is not None
     inputs = [Input(f"o-{key}", f"o-{key}", label, value=form_text(call.form, f"o-{key}") if posted else "", hint=hint)
               for key, (label, hint) in ADD_INPUTS.items()]
-    placed = place_problems(error, inputs, "option", ("o-",))
+    placed = place_problems(error, inputs, "option", ("o-",), entity.field_names.index(field.name))
     return {"rows": rows, "add_inputs": with_errors(inputs, placed), "add_action": base, "placed": placed,
             "order_action": f"{base}/order"}
 

@@ -250,6 +250,10 @@ def test_required_needs_a_default_and_a_default_that_does_not_fit_is_refused(sit
     refused = add_field(admin, "lead", {"type": "integer", "name": "score", "label": "Score", "default": "lots"}, 422)
     error = refused.text[refused.text.index('id="f-default-error"'):][:400]
     assert "lots" in error or "number" in error
+    page = "/admin/entities/lead/fields/rating"
+    refused = post(admin, page, {"label": "Rating", "default": "lukewarm"}, page=page)
+    assert refused.status_code == 422 and "aria-invalid" in tag(refused.text, "f-default")
+    assert "lukewarm" in refused.text[refused.text.index('id="f-default-error"'):][:400]
     add_field(admin, "lead", {"type": "integer", "name": "score", "label": "Score", "required": "true", "default": "5"})
     lead = api(admin, site.installed, "POST", "/api/lead", json={"last_name": "X", "company": "Y", "email": "d@x.io"})
     assert lead.json()["score"] == 5
@@ -273,6 +277,8 @@ def test_picklist_values_are_added_relabelled_reordered_deactivated_and_never_dr
     refused = post(admin, base + "/frozen/remove", {}, page=page)
     assert refused.status_code == 409 and f'href="/app/lead/{used}"' in refused.text
     assert "1 record" in text_of(refused.text)
+    field_page = admin.get(page).text
+    assert f'action="{base}/frozen/remove"' in field_page and f'action="{base}/hot/remove"' not in field_page
     pack_value = post(admin, base + "/hot/remove", {}, page=page)
     assert pack_value.status_code == 409 and "deactivate it instead" in text_of(pack_value.text)
     assert post(admin, base + "/frozen", {"label": "Ice cold"}, page=page).status_code == 303  # active unticked
