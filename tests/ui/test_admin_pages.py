@@ -331,6 +331,13 @@ def test_a_grant_takes_effect_for_a_rep_at_once_and_a_revoke_too(site: Site) -> 
     assert "Projects" in text_of(admin.get("/admin/access").text)
     assert post(admin, "/admin/access/revoke", {"role": "sales_rep", "entity": "project"}, page=page).status_code == 303
     assert rep.get("/app/project").status_code == 403
+    assert 'name="email"' in rep.get("/app/lead/new").text
+    fields = post(admin, "/admin/access/edit", {"role": "sales_rep", "entity": "lead", "read": "true", "create": "true",
+                                                "update": "true", "scope": "own", "hidden_fields": "email",
+                                                "read_only_fields": "rating"}, page=page)
+    assert fields.status_code == 303
+    form = rep.get("/app/lead/new").text
+    assert 'name="email"' not in form and 'name="rating"' not in form and 'name="company"' in form
 
 
 def test_a_refused_grant_shows_the_problem_next_to_its_input(site: Site) -> None:
@@ -359,6 +366,34 @@ def test_the_upgrade_plan_is_shown_before_it_is_applied_with_a_confirm_button(si
     assert applied.status_code == 200 and "The upgrade is applied" in text_of(applied.text)
     with site.installed.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT version FROM xrm_packs WHERE name = 'crm'").scalar() != version
+
+
+def test_a_plan_shows_conflicts_with_customizations_and_the_records_in_the_way_without_an_apply_button(
+        site: Site) -> None:
+    admin = site.browser("admin")
+    field = "/admin/entities/partner/fields/joined_on"
+    assert post(admin, field, {"label": "Partner since (date)"}, page=field).status_code == 303
+    partners = []
+    for number in (1, 2):
+        account = api(admin, site.installed, "POST", "/api/account", json={"name": f"ACME {number}"}).json()["id"]
+        created = api(admin, site.installed, "POST", "/api/partner", json={
+            "name": f"P{number}", "account": account, "email": "same@x.io", "status": "prospect"})
+        assert created.status_code == 201, created.text
+        partners.append(created.json()["id"])
+    plan = post(admin, "/admin/packs/plan", {"path": str(PACKS_V2 / "partners")}, page="/admin/packs")
+    text = text_of(plan.text)
+    assert "Conflicts with your customizations" in text and "Partner since (date)" in text
+    assert "the administrator's value is kept" in text
+    assert "Records in the way" in text and all(f'href="/app/partner/{i}"' in plan.text for i in partners)
+    assert "cannot be applied" in text and 'action="/admin/packs/upgrade"' not in plan.text
+    refused = post(admin, "/admin/packs/upgrade", {"path": str(PACKS_V2 / "partners")}, page="/admin/packs")
+    assert refused.status_code == 409 and 'role="alert"' in refused.text
+    assert api(admin, site.installed, "DELETE", f"/api/partner/{partners[1]}").status_code == 204
+    plan = post(admin, "/admin/packs/plan", {"path": str(PACKS_V2 / "partners")}, page="/admin/packs")
+    assert 'action="/admin/packs/upgrade"' in plan.text
+    applied = post(admin, "/admin/packs/upgrade", {"path": str(PACKS_V2 / "partners")}, page="/admin/packs")
+    assert "The upgrade is applied" in text_of(applied.text)
+    assert "Partner since (date)" in admin.get("/admin/entities/partner/fields/partner_since").text
 
 
 def test_the_history_page_says_who_changed_what_and_when(site: Site) -> None:
