@@ -2,7 +2,8 @@
 
 Import: leads per second through ``xrm.runtime.csv_import`` (CSV parsing, column mapping, every row through
 ``RecordService`` with the crm pack's rules on, batches committed with the job's progress) ÷ the same rows
-as raw batched Core inserts (500 a statement, no checks, no rules, no audit) — the price of the one write path.
+as raw batched Core inserts (500 a statement, no checks, no rules, no audit) — the price of the one write path;
+and ÷ the same rows passed as dicts to ``RecordService.create`` — the price of the import's own machinery.
 
 Export: rows per second through ``xrm.runtime.csv_export`` (ListQuery with scope and hidden fields, a
 streamed SELECT, names of lookups, csv) ÷ a bare streamed SELECT of the same columns into ``csv.writer``,
@@ -40,6 +41,7 @@ from xrm.runtime.csv_export import csv_chunks, export_rows, plan_export
 from xrm.runtime.csv_files import bytes_opener, inspect_csv
 from xrm.runtime.csv_import import run_import, start_import
 from xrm.runtime.csv_mapping import ImportSettings
+from xrm.runtime.records import RecordService
 
 HEADER = ["Last Name", "Company", "E-mail", "Region", "Country", "Rating", "Number of Employees"]
 COLUMNS = ("last_name", "company", "email", "region", "country", "rating", "number_of_employees")
@@ -93,6 +95,20 @@ def _raw_insert(engine: Engine, cache: CatalogCache, start: int, count: int) -> 
         for first in range(start, start + count, 500):
             with engine.begin() as connection:
                 connection.execute(insert(table), [_stored(i, now) for i in range(first, min(first + 500, start + count))])
+
+    return count / _timed(work)
+
+
+def _service_creates(engine: Engine, cache: CatalogCache, start: int, count: int) -> float:
+    """The same rows as dicts straight into ``RecordService.create``, 500 a transaction: the import minus CSV and jobs."""
+    context = Context(Actor.system("bench"), "import")
+
+    def work() -> None:
+        for first in range(start, start + count, 500):
+            with engine.begin() as connection:
+                service = RecordService(cache.model_for(connection))
+                for i in range(first, min(first + 500, start + count)):
+                    service.create(connection, context, "lead", dict(zip(COLUMNS, _cells(i), strict=True)))
 
     return count / _timed(work)
 
@@ -176,17 +192,22 @@ def main(argv: list[str] | None = None) -> None:
 
 def _import_rounds(engine: Engine, cache: CatalogCache, rounds: int, per_round: int, backend: str) -> None:
     _import(engine, cache, 0, 50)  # warm up: rules compiled, statements cached
-    rates: dict[str, list[float]] = {"import": [], "raw": []}
+    rates: dict[str, list[float]] = {"import": [], "service": [], "raw": []}
     for number in range(rounds):
         start = 1000 + number * per_round
         rates["import"].append(_import(engine, cache, start, per_round))
+        rates["service"].append(_service_creates(engine, cache, 3_000_000 + start, per_round))
         rates["raw"].append(_raw_insert(engine, cache, 5_000_000 + start, per_round))
     ratios = [a / b for a, b in zip(rates["import"], rates["raw"], strict=True)]
+    own = [a / b for a, b in zip(rates["import"], rates["service"], strict=True)]
     print(f"CSV import of {rounds * per_round:,} leads on {backend} ({rounds} rounds of {per_round:,}), crm rules on:")
     print(f"  import:             median {statistics.median(rates['import']):10,.0f} rows/s")
+    print(f"  service creates:    median {statistics.median(rates['service']):10,.0f} rows/s")
     print(f"  raw batched insert: median {statistics.median(rates['raw']):10,.0f} rows/s")
     print(f"  import ÷ raw: {statistics.median(ratios):.4f} (median of rounds; min {min(ratios):.4f}, "
-          f"max {max(ratios):.4f})")
+          f"max {max(ratios):.4f}) — the price of the write path and the rules")
+    print(f"  import ÷ service creates: {statistics.median(own):.2f} (median of rounds; min {min(own):.2f}, "
+          f"max {max(own):.2f}) — the price of CSV, mapping and job bookkeeping")
 
 
 def _export_rounds(engine: Engine, cache: CatalogCache, rounds: int, exported: int, backend: str) -> None:
