@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import Any
 
@@ -181,10 +181,11 @@ def add_field(ws: Workspace, change: MetaChange) -> None:
     if name in (overlay.get("removed") or {}):
         raise MetaConflict(f"'{name}' is a removed field of {entity.name} whose data is kept: restore it, or purge "
                            "it before adding a new field of that name")
+    file, at = f"entities/{entity.name}.json", f"$.fields[{len(entity.fields)}]"  # where the new field goes
     if entity.field(name) is not None or (isinstance(name, str) and name in live_columns(ws.connection, entity.table_name)):
         raise MetaInvalid(f"entity '{entity.name}' already has a field or column '{name}'",
-                          (PackProblem("request", "the field needs a new name", path="$.name", found=str(name)),))
-    refuse_errors([p for _, p in schema_errors("field", document, f"entities/{entity.name}.json")])
+                          (PackProblem(file, "the field needs a new name", path=f"{at}.name", found=str(name)),))
+    refuse_errors([replace(p, path=at + (p.path or "$")[1:]) for _, p in schema_errors("field", document, file)])
     overlay.setdefault("added_fields", []).append(document)
 
 

@@ -131,7 +131,8 @@ def _diff(connection: Connection, before: Catalog, after: Catalog, name: str, pu
 def _record(connection: Connection, change: MetaChange, applied: list[AppliedOperation], ws: Workspace,
             after: Catalog, context: Context) -> None:
     """The change and each table operation in the schema history: who, when, what."""
-    target = ".".join(part for part in (change.role, change.entity, change.field) if part)
+    created = change.values.get("name") if change.operation == "create_entity" else None
+    target = ".".join(str(part) for part in (change.role, change.entity or created, change.field) if part)
     pack = next(iter(ws.packs.values()), CUSTOM_PACK)
     rows = [{"operation": f"admin.{change.operation}", "target": target, "detail": change.to_json()}]
     rows += [{"operation": op.operation, "target": op.target, "detail": dict(op.detail)} for op in applied]

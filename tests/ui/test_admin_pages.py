@@ -406,12 +406,9 @@ def test_the_history_page_says_who_changed_what_and_when(site: Site) -> None:
     assert re.search(r"admin admin.add_field project", filtered) and "add_column" in filtered
 
 
-# -- findings in the back end (xrm.metadata), strict xfails: they fail loudly once fixed -------------------------
+# -- findings in the back end (xrm.metadata), fixed there ---------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="xrm.metadata.admin_changes.add_field checks the new field alone: its problems "
-                                       "name entities/<entity>.json with paths from the field ($.name, $), which read "
-                                       "as the entity's own name; the pages place them by key anyway")
 def test_the_problems_of_a_new_field_have_paths_within_the_entity_file(site: Site) -> None:
     with pytest.raises(MetaRefused) as refused:
         apply_change(site.installed.engine, MetaChange("add_field", entity="lead", values={"name": "Bad Name",
@@ -420,8 +417,6 @@ def test_the_problems_of_a_new_field_have_paths_within_the_entity_file(site: Sit
     assert all(p.path.startswith("$.fields[") for p in refused.value.problems)
 
 
-@pytest.mark.xfail(strict=True, reason="xrm.metadata.customize._record: the history row admin.create_entity has target "
-                                       "'' (the change's entity is None; the name is in its values)")
 def test_the_history_of_a_custom_entity_starts_with_its_creation(site: Site) -> None:
     admin = site.browser("admin")
     make_project(admin)
