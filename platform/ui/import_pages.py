@@ -42,6 +42,7 @@ from xrm.runtime.import_jobs import (
 )
 from xrm.runtime.record_errors import Forbidden, Invalid, NotFound
 from xrm.runtime.users import actor_for_user
+from xrm.ui.display import when_text
 from xrm.ui.page_calls import PageCall
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def import_form(call: PageCall, *, error: str | None = None, status: int = 200) 
     jobs = recent_jobs(call.connection, entity.name, mine)
     return call.render("import.html", {
         "entity": entity, "step": "upload", "action": _base(entity), "error": error, "encodings": ENCODINGS.items(),
-        "jobs": [_progress(entity, job) for job in jobs], "list_href": f"/app/{entity.name}",
+        "jobs": [_progress(entity, job, call.context.actor.time_zone) for job in jobs], "list_href": f"/app/{entity.name}",
         "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024),
     }, status=status)
 
@@ -151,15 +152,16 @@ class Progress:
     errors_href: str | None
     resume_action: str | None
     polling: bool
+    started: str
 
 
-def _progress(entity: Entity, job: ImportJob) -> Progress:
+def _progress(entity: Entity, job: ImportJob, zone: str) -> Progress:
     status = "interrupted" if job.status in ("queued", "running") and job.interrupted(utc_now()) else job.status
     href = f"{_base(entity)}/{job.id}"
     return Progress(job, status, STATUS_TEXT.get(status, status), job.percent, href,
                     f"{href}/errors.csv" if job.failed else None,
                     f"{href}/resume" if status in ("failed", "interrupted") else None,
-                    status in ("queued", "running"))
+                    status in ("queued", "running"), when_text(job.created_at, zone))
 
 
 def job_page(call: PageCall) -> Response:
@@ -168,7 +170,7 @@ def job_page(call: PageCall) -> Response:
     job = _job(call, entity)
     if job.status == "mapping":
         return _mapping(call, entity, job)
-    values = {"entity": entity, "step": "progress", "progress": _progress(entity, job),
+    values = {"entity": entity, "step": "progress", "progress": _progress(entity, job, call.context.actor.time_zone),
               "list_href": f"/app/{entity.name}", "import_href": _base(entity)}
     if call.wants_fragment("import-progress"):
         return call.render_fragment("_import_progress.html", values)

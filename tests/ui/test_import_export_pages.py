@@ -76,6 +76,8 @@ def test_upload_map_import_and_download_the_refused_rows(app, installed: Install
     rows = list(csv.reader(io.StringIO(errors.text.lstrip("\ufeff"))))
     assert rows[0] == ["Last Name", "Company", "Phone", "Rating", "Favourite Colour", "row", "errors"]
     assert rows[1][:6] == ["Page Two", "", "555 1234", "warm", "red", "3"] and "required" in rows[1][6]
+    history = client.get("/app/lead/import").text
+    assert f'<a href="{job_href}">' in history and "leads.csv" in history and "UTC" in history
     # another user cannot see the job
     assert browser(app, "rep2").get(job_href).status_code == 404
     # importing the same file again without a key is refused with the choice to go ahead
