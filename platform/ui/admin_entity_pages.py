@@ -26,9 +26,12 @@ from xrm.ui.admin_common import (
 )
 from xrm.ui.page_calls import PageCall
 
-NEW_ENTITY = {"name": ("Name", "Lowercase letters, digits and _, e.g. project; it names the table and the API path."),
-              "label": ("Label", "One record, e.g. Project."), "plural_label": ("Plural label", "e.g. Projects."),
-              "description": ("Description", None)}
+NEW_ENTITY = {
+    "name": ("Name", "Lowercase letters, digits and _, e.g. project; it names the table and the API path."),
+    "label": ("Label", "One record, e.g. Project."),
+    "plural_label": ("Plural label", "e.g. Projects; the label with an s when left empty."),
+    "description": ("Description", None),
+}
 ENTITY_INPUTS = {"label": "Label", "plural_label": "Plural label", "description": "Description",
                  "display_field": "Display field"}
 
