@@ -33,7 +33,8 @@ class NotMigrated(XrmError):
 class PackAlreadyInstalled(XrmError):
     def __init__(self, name: str, version: str) -> None:
         super().__init__(
-            f"pack '{name}' {version} is already installed (upgrading an installed pack is not supported yet)"
+            f"pack '{name}' {version} is already installed: see what a new version changes with `xrm pack plan PATH`, "
+            "apply it with `xrm pack upgrade PATH`"
         )
         self.name = name
 
