@@ -1,8 +1,11 @@
 """The catalog, cached per process and reloaded when the metadata version moves.
 
-Every app process checks one small row per request, so a pack installed (or,
-later, an admin change made) through one process is seen by all of them
-without a restart.
+Every app process checks one small row per request, so a pack installed, an
+admin change or a pack upgrade made through one process is seen by all of
+them without a restart.  Write transactions hold that row with a shared lock
+on PostgreSQL (``store.current_metadata_version(hold=True)``): a metadata
+change bumps it first, so it waits for the writes in flight and new writes wait
+for it (``xrm.metadata.schema_session``).
 """
 
 from __future__ import annotations
