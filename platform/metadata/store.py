@@ -1,7 +1,9 @@
 """Installed metadata in the database: write a pack's documents, read the catalog back.
 
-The runtime reads metadata from here, never from pack folders, so admin
-customizations can later be stored as a layer on top of the pack layer.
+The runtime reads metadata from here, never from pack folders.  Admin
+customizations are a layer on top of the pack layer (``xrm.metadata.layers``):
+``load_catalog`` builds each entity and role from its pack document with the
+admin overlay applied.
 """
 
 from __future__ import annotations
