@@ -48,6 +48,7 @@ from xrm.metadata.schema_session import schema_transaction
 from xrm.metadata.schema_sync import AppliedOperation, create_entity_tables
 from xrm.metadata.tables import entity_tables
 from xrm.metadata.upgrade_plan import (
+    Conflict,
     ConstraintLine,
     FieldLine,
     OptionLine,
@@ -164,6 +165,7 @@ def _upgrade(connection: Connection, root: Path, context: Context, *, apply: boo
     problems += [p for name in after.packs if name != PLATFORM_PACK
                  for p in check_catalog_pack(after, name, rules=False)]
     problems += rule_problems(after)
+    conflicts += _removed_but_used(problems, overlays, new_entities)
     plan = replace(plan, problems=_unique(problems), conflicts=tuple(conflicts), options=tuple(options), rows=rows,
                    objects=tuple(object_lines(old_docs, new_docs, ("view", "workflow", "role", "dashboard", "rule_file"))),
                    rules_added=tuple(sorted(rule_names(_rules(new_docs)) - rule_names(_rules(old_docs)))),
@@ -292,6 +294,21 @@ def _picklist_values(connection: Connection, before: Catalog, old_entities: Mapp
         if overlay:
             overlays[("entity", name)] = (owner, overlay)
     return lines
+
+
+def _removed_but_used(problems: list[PackProblem], overlays: Mapping[tuple[str, str], tuple[str, dict]],
+                      new_entities: Mapping[str, Any]) -> list[Conflict]:
+    """Fields administrators removed that the new version still declares and uses: restore them first."""
+    conflicts = []
+    for name, document in new_entities.items():
+        removed = overlays.get(("entity", name), ("", {}))[1].get("removed") or {}
+        for field in document["fields"]:
+            unknown = f"entity '{name}' has no field '{field['name']}'"
+            if field["name"] in removed and any(unknown in p.message for p in problems if p.severity == "error"):
+                conflicts.append(Conflict("field", f"{name}.{field['name']}", "removed", True, None,
+                                          "refused: the administrator removed the field and the new version uses "
+                                          "it; restore the field (its data was kept), then upgrade", blocking=True))
+    return conflicts
 
 
 def _remember_removed_fields(before: Catalog, old_entities: Mapping[str, Any], new_entities: Mapping[str, Any],

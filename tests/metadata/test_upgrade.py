@@ -327,3 +327,19 @@ def test_a_renamed_autonumber_keeps_counting(installed: Installed, tmp_path: Pat
         response = client.post("/api/case", headers=headers, json={"subject": "After"})
         assert response.status_code == 201, response.text
         assert response.json()["ticket_number"] > first
+
+
+def test_a_field_an_administrator_removed_that_the_new_version_uses_must_be_restored_first(
+        installed: Installed, tmp_path: Path) -> None:  # noqa: F811
+    import shutil
+
+    v2 = tmp_path / "crm"
+    shutil.copytree(V2 / "crm", v2)
+    (v2 / "views" / "leads_by_street.json").write_text(json.dumps(
+        {"name": "leads_by_street", "entity": "lead", "label": "Leads by street", "columns": ["last_name", "street"]}))
+    apply_change(installed.engine, MetaChange("remove_field", entity="lead", field="street"), CONTEXT)
+    plan = plan_upgrade(installed.engine, v2, CONTEXT)
+    assert not plan.ok
+    assert [(c.name, c.blocking) for c in plan.conflicts if c.property == "removed"] == [("lead.street", True)]
+    apply_change(installed.engine, MetaChange("restore_field", entity="lead", field="street"), CONTEXT)
+    assert plan_upgrade(installed.engine, v2, CONTEXT).ok
