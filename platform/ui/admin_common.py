@@ -40,9 +40,8 @@ Refused = Callable[[PageCall, MetaRefused], Response]
 #: Where a problem's JSON path names the input, by what the form edits: ``$.fields[3].max_length`` → max_length.
 SCOPES = {
     "entity": re.compile(r"^\$\.(?P<key>[A-Za-z_]+)"),
-    #: (a field checked alone, before it joins its entity, has paths from the field: ``$.max_length``)
-    "field": re.compile(r"^\$(?:\.fields\[(?P<index>\d+)\])?\.(?P<key>[A-Za-z_]+)"),
-    "option": re.compile(r"^\$(?:\.fields\[(?P<index>\d+)\])?\.options\[\d+\]\.(?P<key>[A-Za-z_]+)"),
+    "field": re.compile(r"^\$\.fields\[(?P<index>\d+)\]\.(?P<key>[A-Za-z_]+)"),
+    "option": re.compile(r"^\$\.fields\[(?P<index>\d+)\]\.options\[\d+\]\.(?P<key>[A-Za-z_]+)"),
     "permission": re.compile(r"^\$\.permissions\.[a-z0-9_]+\.(?P<key>[A-Za-z_]+)"),
 }
 #: Problems about the request itself (``customize`` refusing a name) say ``$.name``.
@@ -90,7 +89,7 @@ def _input_name(problem: PackProblem, scope: str, names: Iterable[str], prefixes
                 index: int | None) -> str | None:
     """The input a problem is about: its path's key (with one of ``prefixes``), on field ``index`` when it says."""
     match = (REQUEST_PATH if problem.file == "request" else SCOPES[scope]).match(problem.path or "")
-    if match is None or (index is not None and match.groupdict().get("index") not in (None, str(index))):
+    if match is None or (index is not None and match.groupdict().get("index", str(index)) != str(index)):
         return None
     return next((p + match["key"] for p in prefixes if p + match["key"] in names), None)
 
