@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Integer, func, inspect, select
 from starlette.testclient import TestClient
 
 from tests.runtime.conftest import BACKENDS, Installed, template_copy
 from tests.runtime.conftest import postgres_template  # noqa: F401  (a fixture, for the PostgreSQL runs)
 from tests.ui.test_pages import Site, csrf_of
 from xrm.metadata.customize import MetaChange, MetaRefused, apply_change
-from xrm.metadata.fieldtypes import field_type_names
+from xrm.metadata.fieldtypes import FieldType, field_type_names, register_field_type, unregister_field_type
 from xrm.system_tables import schema_history
 from xrm.ui.app import create_app
 
@@ -154,6 +154,26 @@ def test_a_custom_entity_made_in_the_pages_is_usable_in_lists_forms_api_and_open
     schemas = api(admin, site.installed, "GET", "/api/openapi.json").json()["components"]["schemas"]
     project = next(schema for name, schema in schemas.items() if name.lower() == "project")
     assert {"budget_per_seat", "phase", "tags", "account", "code"} <= set(project["properties"])
+
+
+def test_the_add_field_form_comes_from_the_field_type_registry(site: Site) -> None:
+    class StarsType(FieldType):
+        name, label, value_type = "stars", "Stars", "integer"
+        options_schema = {"max_stars": {"type": "integer", "minimum": 1}, "shape": {"enum": ["star", "heart"]}}
+        required_options = ("max_stars",)
+
+        def column_type(self, field: Any) -> Any:
+            return Integer()
+
+    register_field_type(StarsType)
+    try:
+        admin = site.browser("admin")
+        assert '<option value="stars">Stars</option>' in admin.get("/admin/entities/lead/fields/new").text
+        page = admin.get("/admin/entities/lead/fields/new?type=stars").text
+        assert 'type="number" id="p-max_stars"' in page and "Max stars</label>" in page
+        assert '<option value="heart">heart</option>' in page and "Shape (optional)" in page
+    finally:
+        unregister_field_type("stars")
 
 
 # -- refusals --------------------------------------------------------------------------------------------
