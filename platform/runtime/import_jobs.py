@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from xrm.context import Actor
 from xrm.runtime.csv_files import CsvShape
@@ -109,6 +109,16 @@ def _settings_json(delimiter: str, header: Sequence[str], settings: ImportSettin
                    preview: Sequence[Sequence[str]]) -> dict[str, Any]:
     return {"delimiter": delimiter, "header": list(header), "preview": [list(r) for r in preview],
             **(settings.to_json() if settings else {})}
+
+
+#: Uploads whose columns were never chosen are dropped after this (with the file they hold).
+ABANDONED_AFTER = timedelta(days=1)
+
+
+def drop_abandoned(connection: Connection, now: datetime) -> int:
+    """Delete jobs left at the mapping step for a day; how many."""
+    return connection.execute(delete(import_jobs).where(
+        import_jobs.c.status == "mapping", import_jobs.c.updated_at < now - ABANDONED_AFTER)).rowcount
 
 
 def get_job(connection: Connection, job_id: int) -> ImportJob | None:

@@ -33,6 +33,7 @@ from xrm.runtime.csv_mapping import ImportSettings, check_settings, importable_f
 from xrm.runtime.import_jobs import (
     ImportJob,
     create_job,
+    drop_abandoned,
     error_csv_lines,
     error_rows,
     get_job,
@@ -111,6 +112,7 @@ def upload(call: PageCall) -> Response:
         shape = inspect_csv(bytes_opener(data), encoding=encoding if encoding in ENCODINGS else "auto")
     except CsvFileError as problem:
         return import_form(call, error=f"{upload_file.filename}: {problem}", status=422)
+    drop_abandoned(call.connection, call.context.now)
     job_id = create_job(call.connection, entity=entity.name, file_name=upload_file.filename, shape=shape,
                         actor=call.context.actor, now=call.context.now, content=data)
     return RedirectResponse(f"{_base(entity)}/{job_id}", status_code=303)

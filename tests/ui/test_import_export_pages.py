@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -93,6 +94,18 @@ def test_a_file_in_the_wrong_encoding_is_refused_at_upload(app) -> None:  # noqa
     response = upload(client, "Last Name,Company\nMüller,Café\n".encode("latin-1"))
     assert response.status_code == 422 and "not UTF-8 text" in response.text and 'role="alert"' in response.text
     assert upload(client, "Last Name,Company\nMüller,Café\n".encode("latin-1"), encoding="latin-1").status_code == 303
+
+
+def test_uploads_left_at_the_mapping_step_for_a_day_are_dropped(app, installed: Installed) -> None:  # noqa: ANN001
+    client = browser(app, "rep1")
+    old = int(upload(client, b"Last Name\nOld\n").headers["location"].rsplit("/", 1)[1])
+    with installed.engine.begin() as connection:
+        connection.execute(update(import_jobs).where(import_jobs.c.id == old).values(
+            updated_at=utc_now() - timedelta(days=2)))
+    fresh = int(upload(client, b"Last Name\nFresh\n").headers["location"].rsplit("/", 1)[1])
+    with installed.engine.connect() as connection:
+        left = set(connection.execute(select(import_jobs.c.id).where(import_jobs.c.id.in_([old, fresh]))).scalars())
+    assert left == {fresh}
 
 
 def test_a_bad_mapping_is_shown_with_its_errors(app) -> None:  # noqa: ANN001
