@@ -19,7 +19,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from xrm.metadata.catalog import Catalog
-from xrm.metadata.fieldtypes import FieldType, field_types, get_field_type
+from xrm.metadata.fieldtypes import FieldType, field_type_names, field_types, get_field_type
 from xrm.ui.admin_common import Input, form_text
 
 #: key → (label, control, hint)
@@ -138,7 +138,8 @@ def field_changes(form: FormData | None, current: Mapping[str, Any], *, admin_fi
     posted = posted_common(form, EDIT_KEYS)
     if admin_field:
         old = get_field_type(current["type"])
-        new = get_field_type(form_text(form, "type") or old.name)
+        posted_type = form_text(form, "type")
+        new = get_field_type(posted_type if posted_type in field_type_names() else old.name)
         properties = posted_type_properties(form, old, editing=True)
         if new.name != old.name:  # what the new type does not know goes
             known = editable_properties(new, editing=True)

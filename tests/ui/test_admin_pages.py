@@ -121,6 +121,22 @@ def test_a_non_administrator_cannot_post_a_change_and_every_form_needs_the_csrf_
     assert 'href="/admin"' in admin.get("/").text and 'href="/admin"' not in rep.get("/").text
 
 
+@pytest.mark.parametrize(("url", "data", "status"), [
+    ("/admin/entities/lead/fields/company", {"label": "Company", "type": "nonsense"}, 303),  # not an admin field
+    ("/admin/entities/lead/order", {"position-company": "first"}, 303),
+    ("/admin/entities/nowhere/fields/new", {"type": "text", "name": "x"}, 404),
+    ("/admin/entities/lead/fields/new", {"type": "nonsense", "name": "x"}, 404),
+    ("/admin/entities/lead/fields/nothing", {"label": "X"}, 404),
+    ("/admin/entities/lead/fields/company/purge", {"confirm": "company"}, 404),  # not a removed field
+    ("/admin/entities/lead/fields/company/options", {"o-value": "x"}, 422),
+    ("/admin/entities/lead/fields/rating/options/nothing", {"label": "X"}, 404),
+    ("/admin/entities/xrm_users/fields/new", {"type": "text", "name": "x"}, 404),
+    ("/admin/access/edit", {"role": "nobody_role", "entity": "lead", "read": "true"}, 404),
+])
+def test_odd_posts_are_answered_never_a_server_error(site: Site, url: str, data: dict[str, str], status: int) -> None:
+    assert post(site.browser("admin"), url, data).status_code == status
+
+
 # -- the proof: a custom entity with a field of every type, usable everywhere at once ----------------------
 
 
