@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from xrm.metadata.admin_changes import FIELD_PROPERTIES
 from xrm.metadata.catalog import Catalog
 from xrm.metadata.fieldtypes import FieldType, field_type_names, field_types, get_field_type
 from xrm.ui.admin_common import Input, form_text
@@ -47,8 +48,11 @@ PROPERTY_CHOICES: dict[str, Callable[[Catalog], tuple[tuple[str, str], ...]]] = 
 }
 
 
-def type_choices() -> tuple[tuple[str, str], ...]:
-    return tuple((t.name, t.label) for t in field_types())
+def type_choices(current: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Every registered type; to change ``current`` into, those whose required properties a field change can set
+    (``FIELD_PROPERTIES``: a values list or a lookup's target is only given when a field is added)."""
+    return tuple((t.name, t.label) for t in field_types()
+                 if current is None or t.name == current or set(t.required_options) <= FIELD_PROPERTIES)
 
 
 def _control(key: str, schema: Mapping[str, Any], catalog: Catalog) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -72,8 +76,9 @@ def common_inputs(keys: tuple[str, ...], values: Mapping[str, Any]) -> list[Inpu
 
 
 def editable_properties(field_type: FieldType, *, editing: bool) -> dict[str, Mapping[str, Any]]:
-    """The type's own properties a form shows (picklist values have forms of their own once the field exists)."""
-    return {k: s for k, s in field_type.options_schema.items() if not (editing and s.get("type") == "array")}
+    """The type's own properties a form shows: all when adding a field; when editing, those a field change
+    sets (picklist values have forms of their own, a lookup's target stays)."""
+    return {k: s for k, s in field_type.options_schema.items() if not editing or k in FIELD_PROPERTIES}
 
 
 def type_inputs(field_type: FieldType, values: Mapping[str, Any], catalog: Catalog, *, editing: bool = False
@@ -140,10 +145,9 @@ def field_changes(form: FormData | None, current: Mapping[str, Any], *, admin_fi
         old = get_field_type(current["type"])
         posted_type = form_text(form, "type")
         new = get_field_type(posted_type if posted_type in field_type_names() else old.name)
-        properties = posted_type_properties(form, old, editing=True)
-        if new.name != old.name:  # what the new type does not know goes
-            known = editable_properties(new, editing=True)
-            properties = {k: (v if k in known else None) for k, v in properties.items()}
+        properties = posted_type_properties(form, new, editing=True)
+        if new.name != old.name:  # what only the old type knew goes
+            properties = {**{k: None for k in editable_properties(old, editing=True)}, **properties}
             posted["type"] = new.name
         posted.update(properties)
     return {k: v for k, v in posted.items() if not _same(v, current.get(k))}

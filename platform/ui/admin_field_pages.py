@@ -127,11 +127,13 @@ def field_page(call: PageCall, error: MetaRefused | None = None, scope: str = "f
     current, admin_field = current_field(call, entity, call.param("field"))
     values = _values(call, EDIT_KEYS, current) if scope == "field" else current
     field_type = get_field_type(current["type"])
-    inputs = ([Input("f-type", "type", "Type", "select", values.get("type"), type_choices(),
-                     hint="A change the stored values cannot take is refused, with the records in the way.")]
+    shown_type = get_field_type(values["type"]) if values.get("type") in field_type_names() else field_type
+    inputs = ([Input("f-type", "type", "Type", "select", shown_type.name, type_choices(field_type.name),
+                     hint="Saving a new type shows its own properties if it needs some; a change the stored values "
+                          "cannot take is refused, with the records in the way.")]
               if admin_field else [])
     inputs += common_inputs(EDIT_KEYS[:1], values)
-    inputs += type_inputs(field_type, values, call.model.catalog, editing=True) if admin_field else []
+    inputs += type_inputs(shown_type, values, call.model.catalog, editing=True) if admin_field else []
     inputs += common_inputs(EDIT_KEYS[1:], values)
     field = entity.field(current["name"])
     assert field is not None

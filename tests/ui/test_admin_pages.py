@@ -254,6 +254,26 @@ def test_a_type_change_that_cannot_convert_every_value_is_refused_with_the_recor
     assert "1 record" in text_of(refused.text)
 
 
+def test_a_field_administrators_added_changes_type_in_two_steps_when_the_new_type_needs_properties(site: Site) -> None:
+    admin = site.browser("admin")
+    _leads(site, admin, ["12.5", "twelve", None])
+    page = "/admin/entities/lead/fields/badge"
+    choices = admin.get(page).text
+    choices = choices[choices.index('id="f-type"'):choices.index("</select>", choices.index('id="f-type"'))]
+    assert 'value="decimal"' in choices and 'value="autonumber"' in choices
+    assert 'value="picklist"' not in choices and 'value="lookup"' not in choices, "their values or target come with a new field"
+    first = post(admin, page, {"label": "Badge", "type": "autonumber"}, page=page)
+    assert first.status_code == 422 and "aria-invalid" in tag(first.text, "p-format")
+    assert 'value="autonumber" selected' in first.text and 'name="p-max_length"' not in first.text
+    refused = post(admin, page, {"label": "Badge", "type": "decimal", "p-precision": "6", "p-scale": "2"}, page=page)
+    assert refused.status_code == 409, text_of(refused.text)[:1500]
+    assert "2 records" in text_of(refused.text) and "cannot change from text to decimal" in text_of(refused.text)
+    assert 'name="p-precision" value="6"' in refused.text, "the typed properties are kept"
+    badge = next(f for f in api(admin, site.installed, "GET", "/api/meta/entities/lead").json()["fields"]
+                 if f["name"] == "badge")
+    assert badge["type"] == "text"
+
+
 # -- labels, help, order, hiding -----------------------------------------------------------------------------
 
 
