@@ -37,6 +37,8 @@ def print_plan(plan: UpgradePlan) -> None:
     lines = [f"+ entity {name} (new table)" for name in plan.entities_added]
     lines += [f"- entity {name} no longer in the pack: its table and {rows} records are kept"
               for name, rows in plan.entities_removed]
+    lines += [f"~ entity {old} renamed to {new}, table and records moved{_records(rows)}"
+              for old, new, rows in plan.entities_renamed]
     lines += [_field_line(line) for line in plan.fields]
     lines += [f"{'+' if c.change == 'added' else '-'} {c.kind} {c.name} on {c.entity}({', '.join(c.fields)})"
               + (f": {c.violations} records violate it" if c.violations else "") for c in plan.constraints]

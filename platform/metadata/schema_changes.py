@@ -119,11 +119,12 @@ def nullable(f: Field) -> bool:
 
 
 def entity_diff(before: Entity | None, after: Entity | None, *, renames: Mapping[str, str] | None = None,
-                purge: Sequence[str] = (), existing_columns: frozenset[str] = frozenset()) -> EntityDiff:
+                purge: Sequence[str] = (), existing_columns: frozenset[str] = frozenset(),
+                moved: Mapping[str, str] | None = None) -> EntityDiff:
     """The table change from ``before`` to ``after``; ``renames`` maps new field names to old ones.
 
     ``existing_columns``: columns the table has now (soft-removed ones included), so a field coming
-    back reuses its column.
+    back reuses its column.  ``moved``: entities renamed (new name → old), which lookups may now name.
     """
     if before is None or after is None:
         return EntityDiff(before, after)
@@ -146,6 +147,8 @@ def entity_diff(before: Entity | None, after: Entity | None, *, renames: Mapping
             continue
         if field_foreign_key(before, old) is not None or field_foreign_key(after, new) is not None:
             old_target, new_target = (get_field_type(f.type).foreign_key_target(f) for f in (old, new))
+            if new_target is not None and moved and new_target[0] in moved:  # the target entity is renamed
+                new_target = (moved[new_target[0]], *new_target[1:])
             if old_target != new_target:
                 unsupported.append(f"{after.name}.{name}: the lookup's target or on_delete changes")
         if _type_key(old) != _type_key(new):

@@ -37,6 +37,7 @@ from xrm.context import Context
 from xrm.errors import XrmError
 from xrm.metadata import admin_store, store
 from xrm.metadata.catalog import Catalog
+from xrm.metadata.entity_renames import declared_entity_renames, move_admin_layer, rename_entity_data
 from xrm.metadata.layer_checks import check_catalog_pack, rule_problems, schema_problems
 from xrm.metadata.layers import ADMIN_LAYER, OVERLAID_KINDS, StoredDocument, effective_entity
 from xrm.metadata.model import Entity, Pack
@@ -142,8 +143,15 @@ def _upgrade(connection: Connection, root: Path, context: Context, *, apply: boo
     old_entities = {d.name: d.definition for d in old_docs if d.kind == "entity"}
     new_entities = {d.name: d.definition for d in new_docs if d.kind == "entity"}
     renames = {name: declared_renames(doc) for name, doc in new_entities.items()}
-    problems = list(plan.problems) + _rename_problems(renames, old_entities)
     rows = {name: _rows(connection, before.entities[name]) for name in old_entities if name in before.entities}
+    moves, move_problems = declared_entity_renames(new_entities, old_entities)
+    if moves:  # from here on, a renamed entity goes by its new name (its table keeps the old one until applied)
+        back = {old: new for new, old in moves.items()}
+        move_admin_layer(connection, moves)
+        old_docs = [replace(d, name=back.get(d.name, d.name)) if d.kind == "entity" else d for d in old_docs]
+        old_entities = {back.get(n, n): doc for n, doc in old_entities.items()}
+        before = replace(before, entities={**before.entities, **{new: before.entities[old] for new, old in moves.items()}})
+    problems = list(plan.problems) + move_problems + _rename_problems(renames, old_entities)
 
     overlays, conflicts = _rebased_overlays(connection, pack, old_docs, new_docs, renames)
     options = _picklist_values(connection, before, old_entities, new_entities, renames, overlays)
@@ -173,18 +181,20 @@ def _upgrade(connection: Connection, root: Path, context: Context, *, apply: boo
     if plan.errors:
         return plan
     added = [after.entities[n] for n in new_entities if n not in old_entities]
-    diffs = [entity_diff(before.entities.get(n), after.entities.get(n), renames=renames.get(n, {}),
+    diffs = [entity_diff(before.entities.get(n), after.entities.get(n), renames=renames.get(n, {}), moved=moves,
                          existing_columns=live_columns(connection, before.entities[n].table_name))
              for n in old_entities if n in before.entities]
     offending = tuple(o for diff in diffs for o in check_diff(connection, diff))
     plan = replace(plan, entities_added=tuple(e.name for e in added),
                    entities_removed=tuple((n, rows.get(n, 0)) for n in old_entities if n not in new_entities),
+                   entities_renamed=tuple((old, new, rows.get(old, 0)) for new, old in moves.items()),
                    fields=tuple(line for diff in diffs for line in _field_lines(connection, diff)),
                    constraints=tuple(line for diff in diffs for line in _constraint_lines(diff, offending)),
                    offending=offending)
     if not plan.ok or not apply:
         return plan
-    applied = create_entity_tables(connection, added) if added else []
+    applied = [op for new, old in moves.items() for op in rename_entity_data(connection, old, new)]
+    applied += create_entity_tables(connection, added) if added else []
     for diff in diffs:
         applied += apply_diff(connection, diff)
     from xrm.runtime.formula_backfill import backfill_added_formulas  # the runtime computes formulas

@@ -87,6 +87,7 @@ class UpgradePlan:
     to_version: str
     entities_added: tuple[str, ...] = ()
     entities_removed: tuple[tuple[str, int], ...] = ()  # (entity, records kept in its table)
+    entities_renamed: tuple[tuple[str, str, int], ...] = ()  # (old name, new name, records moved with the table)
     fields: tuple[FieldLine, ...] = ()
     constraints: tuple[ConstraintLine, ...] = ()
     options: tuple[OptionLine, ...] = ()

@@ -25,7 +25,7 @@ from xrm.context import Actor, Context
 from xrm.metadata import admin_store, store
 from xrm.metadata.customize import MetaChange, apply_change
 from xrm.metadata.upgrade import UpgradeRefused, plan_upgrade, upgrade_pack
-from xrm.system_tables import packs, schema_history
+from xrm.system_tables import audit_log, packs, schema_history
 
 V2 = FIXTURES_DIR / "packs_v2"
 RECORDS = 10_000
@@ -343,3 +343,61 @@ def test_a_field_an_administrator_removed_that_the_new_version_uses_must_be_rest
     assert [(c.name, c.blocking) for c in plan.conflicts if c.property == "removed"] == [("lead.street", True)]
     apply_change(installed.engine, MetaChange("restore_field", entity="lead", field="street"), CONTEXT)
     assert plan_upgrade(installed.engine, v2, CONTEXT).ok
+
+
+def _renamed_sla_policy(tmp_path: Path) -> Path:
+    """Service 2.0 with entity sla_policy renamed service_level (its file, lookups, views and roles follow)."""
+    import shutil
+
+    v2 = tmp_path / "service"
+    shutil.copytree(V2 / "service", v2)
+    for path in [*v2.glob("views/*.json"), *v2.glob("roles/*.json"), v2 / "entities" / "case.json"]:
+        text = path.read_text()
+        path.write_text(text.replace('"entity": "sla_policy"', '"entity": "service_level"')
+                        .replace('"target": "sla_policy"', '"target": "service_level"')
+                        .replace('"sla_policy": {', '"service_level": {'))
+    old = v2 / "entities" / "sla_policy.json"
+    document = json.loads(old.read_text())
+    document.update(name="service_level", renamed_from="sla_policy")
+    (v2 / "entities" / "service_level.json").write_text(json.dumps(document))
+    old.unlink()
+    return v2
+
+
+def test_an_entity_the_new_version_renames_keeps_its_records_history_and_customizations(
+        installed: Installed, tmp_path: Path) -> None:  # noqa: F811
+    from xrm.ui.app import create_app
+
+    v2 = _renamed_sla_policy(tmp_path)
+    _customize(installed.engine, [
+        MetaChange("update_field", entity="sla_policy", field="name", values={"label": "Policy"}),
+        MetaChange("grant", role="sales_rep", entity="sla_policy", values={"read": True, "scope": "all"}),
+        MetaChange("add_field", entity="case", values={"name": "backup_policy", "type": "lookup", "target": "sla_policy"}),
+    ])
+    headers = {"Authorization": f"Bearer {installed.seed.tokens['admin']}"}
+    with TestClient(create_app(installed.engine)) as client:
+        policy = client.post("/api/sla_policy", headers=headers, json={
+            "name": "Gold", "priority": "high", "first_response_within": "1h", "resolve_within": "1d"}).json()
+        case = client.post("/api/case", headers=headers, json={
+            "subject": "S", "sla_policy": policy["id"], "backup_policy": policy["id"]}).json()
+        plan = plan_upgrade(installed.engine, v2, CONTEXT)
+        assert plan.ok, (plan.errors, plan.offending)
+        assert plan.entities_renamed == (("sla_policy", "service_level", 1),) and plan.entities_removed == ()
+        upgrade_pack(installed.engine, v2, CONTEXT)
+        moved = client.get(f"/api/service_level/{policy['id']}", headers=headers)
+        assert moved.status_code == 200 and moved.json()["name"] == "Gold"
+        assert client.get(f"/api/sla_policy/{policy['id']}", headers=headers).status_code == 404
+        linked = client.get(f"/api/case/{case['id']}", headers=headers).json()
+        assert linked["sla_policy"] == linked["backup_policy"] == policy["id"]
+        history = client.get(f"/api/service_level/{policy['id']}/timeline", headers=headers)
+        assert history.status_code == 200 and history.json()["items"]
+        rep = {"Authorization": f"Bearer {installed.seed.tokens['rep1']}"}
+        assert client.get("/api/service_level", headers=rep).json()["total"] == 1
+    with installed.engine.connect() as connection:
+        catalog = store.load_catalog(connection)
+        assert catalog.entities["service_level"].field("name").label == "Policy"
+        assert catalog.entities["case"].field("backup_policy").target == "service_level"
+        assert "sla_policy" not in inspect(connection).get_table_names()
+        assert connection.execute(select(func.count()).select_from(audit_log).where(
+            audit_log.c.entity == "service_level", audit_log.c.record_id == policy["id"])).scalar_one() == 1
+        assert not connection.execute(select(audit_log.c.id).where(audit_log.c.entity == "sla_policy")).first()
