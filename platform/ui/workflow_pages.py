@@ -61,6 +61,17 @@ def fillable_fields(call: PageCall, entity: Entity, transition: Transition) -> s
     return {f.name for f in editable_fields(call, entity, access, transition.requires)}
 
 
+def form_field_names(call: PageCall, entity: Entity, transition: Transition) -> list[str]:
+    """The transition form's fields: those it requires, then those a ``required_when`` ties to them
+    (closing an opportunity as lost to a competitor asks which competitor)."""
+    access = call.service.access(call.context.actor, entity.name)
+    required = [n for n in transition.requires if n in fillable_fields(call, entity, transition)]
+    companions = [f.name for f, checked in call.model.logic(entity.name).required_when
+                  if f.name not in required and any(e == entity.name and n in required for e, n in checked.fields_used)]
+    editable = {f.name for f in editable_fields(call, entity, access, companions)}
+    return required + [n for n in companions if n in editable]
+
+
 def transition_buttons(call: PageCall, entity: Entity, record_id: int) -> list[TransitionButton]:
     """The record page's buttons, one per transition out of the record's current state."""
     buttons = []
@@ -97,8 +108,7 @@ def _page(call: PageCall, *, values: Mapping[str, Any] | None = None,
         for blocker in option.blockers:
             if not (blocker.code == "required" and blocker.field in fillable):
                 errors.setdefault(None, []).append(blocker.message)
-    fields = build_form(call, entity, access, record, values, errors, only=[n for n in transition.requires
-                                                                             if n in fillable])
+    fields = build_form(call, entity, access, record, values, errors, only=form_field_names(call, entity, transition))
     href = f"/app/{entity.name}/{record_id}"
     return call.render("transition.html", {
         "entity": entity, "title": transition.label or transition.name, "record_title": record_name(entity, record),
@@ -121,8 +131,7 @@ def take_transition(call: PageCall) -> Response:
     record_id, name = call.param("id"), call.param("name")
     _workflow, transition = _transition(call, entity.name, name)
     assert call.form is not None, "a POST page"
-    fields = [f for n in transition.requires if n in fillable_fields(call, entity, transition)
-              if (f := entity.field(n)) is not None]
+    fields = [f for n in form_field_names(call, entity, transition) if (f := entity.field(n)) is not None]
     raw_version = str(call.form.get("version", "")).strip()
     try:
         WorkflowRuntime(call.service).take(call.connection, call.context, entity.name, record_id, name,

@@ -234,3 +234,19 @@ def test_validating_a_change_swaps_the_conditions_out_of_band(site: Site) -> Non
     calm = client.post("/app/opportunity/validate", headers={"HX-Request": "true", "HX-Trigger-Name": "loss_reason"},
                        data={"csrf_token": token, "name": "X", "account": str(site.ids["account"]), "loss_reason": "price"})
     assert "when-required{display:inline}" not in calm.text
+
+
+def test_a_transition_form_asks_for_fields_its_required_fields_make_required(site: Site) -> None:
+    client = site.browser("admin")
+    with TestClient(site.app) as api:
+        opportunity = _create(api, site.installed, "opportunity", {"name": "Lost one", "account": site.ids["account"]})
+    form_path = f"/app/opportunity/{opportunity}/transitions/close_lost"
+    page = client.get(form_path).text
+    assert 'id="f-loss_reason"' in page and 'id="f-competitor"' in page
+    refused = _post(client, form_path, form_path, {"close_date": "2026-11-30", "loss_reason": "competitor"})
+    assert refused.status_code == 422 and 'id="f-competitor-error"' in refused.text
+    assert "is required when loss_reason" in refused.text
+    taken = _post(client, form_path, form_path, {"close_date": "2026-11-30", "loss_reason": "competitor",
+                                                 "competitor": "Initrode"})
+    assert taken.status_code == 303, taken.text
+    assert "Initrode" in client.get(f"/app/opportunity/{opportunity}").text

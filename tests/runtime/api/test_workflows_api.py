@@ -898,7 +898,7 @@ WALKS: dict[str, Walk] = {
         Step("send_proposal", {"amount": "1.00", "close_date": NEXT_MONTH}), Step("close_won"),
     )),
     "opportunity-lost": Walk("opportunity", {"name": "Deal", "account": "$account"}, (
-        Step("close_lost", {"close_date": LAST_WEEK, "loss_reason": "competitor"}),
+        Step("close_lost", {"close_date": LAST_WEEK, "loss_reason": "competitor", "competitor": "Initrode"}),
     )),
     "opportunity-lost-in-negotiation": Walk("opportunity", {"name": "Deal", "account": "$account", "amount": "5.00"}, (
         Step("qualify", {"primary_contact": "$contact"}), Step("send_proposal", {"close_date": NEXT_MONTH}),
