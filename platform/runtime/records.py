@@ -26,6 +26,7 @@ from xrm.metadata.model import Entity, Transition, Workflow
 from xrm.rules.engine import Pending, RulesEngine
 from xrm.runtime.audit import changed_fields, record_change
 from xrm.runtime.org_records import OrgChecks
+from xrm.runtime.lookup_expansion import expand_lookups
 from xrm.runtime.permissions import Action, EntityAccess, entity_access, scope_condition
 from xrm.runtime.record_constraints import assign_autonumbers, check_unique, check_version
 from xrm.runtime.record_errors import Conflict, Forbidden, Invalid, NotFound, StaleVersion
@@ -407,28 +408,7 @@ class RecordService:
 
     def expand_lookups(self, connection: Connection, entity: Entity, record: Record, paths: Iterable[str]) -> Record:
         """The record with each lookup in ``paths`` replaced by the related record (for expressions)."""
-        expanded: Record = dict(record)
-        for path in sorted(paths, key=lambda p: p.count(".")):
-            *parents, last = path.split(".")
-            holder: Any = expanded
-            current = entity
-            for name in parents:
-                field = current.field(name)
-                holder = holder.get(name) if isinstance(holder, dict) else None
-                target = self.model.target_of(field) if field is not None else None
-                if target is None:
-                    holder = None
-                    break
-                current = self.model.entity(target)
-            field = current.field(last)
-            if not isinstance(holder, dict) or field is None or (target := self.model.target_of(field)) is None:
-                continue
-            value = holder.get(last)
-            if isinstance(value, int):
-                table = self.model.table(target)
-                row = connection.execute(select(table).where(table.c.id == value)).mappings().first()
-                holder[last] = None if row is None else dict(row)
-        return expanded
+        return expand_lookups(connection, self.model, entity, record, paths)
 
     def _workflows(self, entity: Entity) -> list[Workflow]:
         return [w for w in self.model.catalog.workflows.values() if w.entity == entity.name]
