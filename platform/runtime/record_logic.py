@@ -139,12 +139,12 @@ def conditionally_required_errors(logic: EntityLogic, record: Mapping[str, Any],
     ]
 
 
-def shown_fields(logic: EntityLogic, record: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, bool]:
-    """For each field with a condition: whether forms show it now, and whether it is required now."""
-    return {
-        **{f"visible:{f.name}": checked.python(record, context) is True for f, checked in logic.visible_when},
-        **{f"required:{f.name}": checked.python(record, context) is True for f, checked in logic.required_when},
-    }
+def condition_answers(logic: EntityLogic, record: Mapping[str, Any],
+                      context: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fields whose ``visible_when`` does not hold now (forms hide them), and those whose ``required_when`` does."""
+    hidden = tuple(f.name for f, checked in logic.visible_when if checked.python(record, context) is not True)
+    required = tuple(f.name for f, checked in logic.required_when if checked.python(record, context) is True)
+    return hidden, required
 
 
 def is_empty(value: Any) -> bool:

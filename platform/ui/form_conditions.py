@@ -16,7 +16,7 @@ from typing import Any
 
 from xrm.metadata.fieldtypes import FieldValueError, get_field_type
 from xrm.metadata.model import Entity
-from xrm.runtime.record_logic import shown_fields
+from xrm.runtime.record_logic import condition_answers
 from xrm.ui.page_calls import PageCall
 
 
@@ -57,9 +57,5 @@ def form_conditions(call: PageCall, entity: Entity, record: Mapping[str, Any],
         return FormConditions()
     current = {**record, **_coerced(entity, typed or {})}
     expanded = call.service.expand_lookups(call.connection, entity, current, logic.lookups)
-    answers = shown_fields(logic, expanded, {"now": call.context.now})
-    return FormConditions(
-        hidden=tuple(f.name for f, _ in logic.visible_when if not answers[f"visible:{f.name}"]),
-        required=tuple(f.name for f, _ in logic.required_when if answers[f"required:{f.name}"]),
-        any=True,
-    )
+    hidden, required = condition_answers(logic, expanded, {"now": call.context.now})
+    return FormConditions(hidden=hidden, required=required, any=True)

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from xrm.runtime.record_errors import Forbidden, Invalid
 from xrm.runtime.saved_views import delete_view, save_view
 from xrm.ui.bulk_actions import BULK_ACTIONS, apply_bulk, chosen_ids
-from xrm.ui.list_state import SAVED_PREFIX, ListState, resolve_list
+from xrm.ui.list_state import ListState, resolve_list, saved_key
 from xrm.ui.page_calls import PageCall
 
 
@@ -52,7 +52,7 @@ def save_list_view(call: PageCall) -> Response:
         messages = [e.message for e in error.errors] or [error.detail]
         return call.render("error.html", {"title": "The view was not saved", "message": "; ".join(messages),
                                           "back_href": _back(call, path)}, status=422)
-    return RedirectResponse(f"{path}?{urlencode({'view': f'{SAVED_PREFIX}{saved.id}'})}", status_code=303)
+    return RedirectResponse(f"{path}?{urlencode({'view': saved_key(saved)})}", status_code=303)
 
 
 def delete_list_view(call: PageCall) -> Response:

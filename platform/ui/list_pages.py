@@ -25,7 +25,7 @@ from xrm.runtime.workflows import workflows_of
 from xrm.ui.board_moves import board_fields
 from xrm.ui.bulk_actions import bulk_actions
 from xrm.ui.display import Cell, Names
-from xrm.ui.list_state import ListState, ResolvedList, both_filters, resolve_list, sortable
+from xrm.ui.list_state import ListState, ResolvedList, both_filters, resolve_list, sortable, view_groups
 from xrm.ui.page_calls import PageCall
 
 PAGE_SIZE = 25
@@ -165,7 +165,7 @@ def list_page(call: PageCall) -> Response:
     base = resolved.base
     values = {
         "entity": entity, "path": path, "state": state, "errors": checked.errors,
-        "view_groups": resolved.groups, "base": base,
+        "view_groups": view_groups(call, entity, base), "base": base,
         "base_is_saved": base is not None and base.saved is not None,
         "base_is_mine": base is not None and base.saved is not None and base.saved.mine(call.context),
         "column_choices": resolved.column_choices,

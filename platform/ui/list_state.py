@@ -106,7 +106,6 @@ class ResolvedList:
     own_filter: str
     sort: str
     search: str
-    groups: tuple[ViewGroup, ...] = ()
     column_choices: tuple[ColumnChoice, ...] = field(default=())
 
     def filter_with(self, own: str | None) -> str | None:
@@ -155,14 +154,19 @@ def view_columns(entity: Entity, view: ListView | None, access: EntityAccess) ->
     return readable_columns(entity, names, access)
 
 
-def _pack_base(entity: Entity, view: ListView | None) -> ListBase | None:
+def saved_key(view: SavedView) -> str:
+    """How the ``view`` parameter names a saved view."""
+    return f"{SAVED_PREFIX}{view.id}"
+
+
+def _pack_base(view: ListView | None) -> ListBase | None:
     if view is None:
         return None
     return ListBase(view.name, view.label, tuple(view.columns), view.filter, view_sort(view), None)
 
 
 def _saved_base(saved: SavedView) -> ListBase:
-    return ListBase(f"{SAVED_PREFIX}{saved.id}", saved.name, saved.columns, saved.filter, saved.sort or "", saved.q,
+    return ListBase(saved_key(saved), saved.name, saved.columns, saved.filter, saved.sort or "", saved.q,
                     saved)
 
 
@@ -183,7 +187,7 @@ def resolve_base(call: PageCall, entity: Entity, key: str | None) -> ListBase | 
             saved = None
         if saved is not None and saved.entity == entity.name:
             return _saved_base(saved)
-    return _pack_base(entity, pick_view(entity_views(call, entity.name), key))
+    return _pack_base(pick_view(entity_views(call, entity.name), key))
 
 
 def view_groups(call: PageCall, entity: Entity, selected: ListBase | None) -> tuple[ViewGroup, ...]:
@@ -191,9 +195,8 @@ def view_groups(call: PageCall, entity: Entity, selected: ListBase | None) -> tu
     key = selected.key if selected else None
     pack = tuple(ViewOption(v.name, v.label, v.name == key) for v in entity_views(call, entity.name))
     saved = views_for(call.connection, call.context, entity.name)
-    mine = tuple(ViewOption(f"{SAVED_PREFIX}{v.id}", v.name, f"{SAVED_PREFIX}{v.id}" == key)
-                 for v in saved if v.mine(call.context))
-    shared = tuple(ViewOption(f"{SAVED_PREFIX}{v.id}", v.name, f"{SAVED_PREFIX}{v.id}" == key)
+    mine = tuple(ViewOption(saved_key(v), v.name, saved_key(v) == key) for v in saved if v.mine(call.context))
+    shared = tuple(ViewOption(saved_key(v), v.name, saved_key(v) == key)
                    for v in saved if v.shared and not v.mine(call.context))
     groups = [ViewGroup("Standard views", pack), ViewGroup("My views", mine), ViewGroup("Shared views", shared)]
     return tuple(g for g in groups if g.options)
@@ -222,7 +225,7 @@ def resolve_list(call: PageCall, entity: Entity, access: EntityAccess, state: Li
     columns = [c for c in columns if not c.hidden] or view_columns(entity, None, access)
     return ResolvedList(
         base=base, columns=columns, own_filter=state.filter, sort=state.sort or (base.sort if base else ""),
-        search=state.q or (base.search or "" if base else ""), groups=view_groups(call, entity, base),
+        search=state.q or (base.search or "" if base else ""),
         column_choices=column_choices(entity, columns, access),
     )
 

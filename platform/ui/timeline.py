@@ -127,9 +127,9 @@ def record_timeline(call: PageCall, entity: Entity, record_id: int) -> list[Even
     return [event for event, _ in merged][:TIMELINE_LENGTH]
 
 
-def _picklist_summary(child: Entity, record: dict[str, Any], names: Names) -> str | None:
-    """The related record's first picklist values ("Call · Completed"), readable at a glance."""
-    values = [names.cell(f, record.get(f.name)).text for f in child.fields
+def _picklist_summary(readable: list[Field], record: dict[str, Any], names: Names) -> str | None:
+    """The related record's first readable picklist values ("Call · Completed"), at a glance."""
+    values = [names.cell(f, record.get(f.name)).text for f in readable
               if f.type == "picklist" and not is_empty(record.get(f.name))][:SUMMARY_PICKLISTS]
     return " · ".join(values) or None
 
@@ -154,7 +154,7 @@ def _related_events(call: PageCall, entity: Entity, record_id: int, names: Names
             creator = names.cell(SYSTEM_FIELDS["created_by"], record.get("created_by"))
             title = f"{child.label} added: {record_name(child, record)}"
             events.append(Event(record["created_at"], "related", title, creator.text,
-                                _picklist_summary(child, {k: record.get(k) for k in (f.name for f in readable)}, names),
+                                _picklist_summary(readable, record, names),
                                 zone=names.actor.time_zone, href=f"/app/{child.name}/{record['id']}"))
     return events
 
