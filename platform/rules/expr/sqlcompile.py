@@ -268,12 +268,14 @@ class SqlCompiler:
                 return sqlparts.add_days(moment, span, type_=Date())
             return sqlparts.add_seconds(moment, span, type_=UTCDateTime())
         result = {"+": lambda: left + right, "-": lambda: left - right, "*": lambda: left * right}[node.op]()
+        # type_coerce renders no parentheses of its own: without self_group(), "(a + b) * c" would come out as
+        # "a + b * c" once the sum is coerced (SQLAlchemy's documented advice for type_coerce)
         if node.type == DECIMAL:
-            result = type_coerce(result, Numeric(38, 16, asdecimal=True))
+            result = type_coerce(result, Numeric(38, 16, asdecimal=True)).self_group()
             if node.scale is not None:
                 return sqlparts.exact(result, literal(node.scale, Integer()), type_=Numeric(38, 16, asdecimal=True))
             return result
-        return type_coerce(result, sql_type(node.type))
+        return type_coerce(result, sql_type(node.type)).self_group()
 
     def _is_empty(self, node: IsEmpty) -> Any:
         operand = node.operand

@@ -79,6 +79,24 @@ def test_filters_match_python(db, entities, source: str, ids: set[int]) -> None:
     assert selected == python == ids
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    ("abs(((-0.01) + (5.44)) * 1.5)", Decimal("8.145")),  # once computed as -0.01 + 5.44 * 1.5 in SQL
+    ("(employees + 2) * 3", None),
+    ("2 * (annual_revenue - 1) - (annual_revenue - 1)", None),
+])
+def test_parenthesized_arithmetic_keeps_its_grouping_in_sql(db, entities, source: str, expected) -> None:  # noqa: ANN001
+    engine, tables = db
+    from xrm.rules.expr import check_expression
+    checked = check_expression(source, entities["lead"], entities)
+    _, values = sql_rows(engine, tables, checked, NOW)
+    for row in LEADS:
+        python = checked.python(python_record(row), {"now": NOW})
+        assert python == (expected if expected is not None else python)
+        sql = values[row["id"]]
+        assert (sql is None and python is None) or abs(Decimal(sql) - Decimal(python)) < Decimal("0.000001"), \
+            (row["id"], python, sql)
+
+
 def test_lookup_paths_join_once_per_prefix(check, entities) -> None:  # noqa: ANN001
     tables = entity_tables(entities.values())
     compiled = check("account.parent_account.industry = 'x' or account.name = 'y'").sql(tables)
